@@ -1,0 +1,128 @@
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+
+const topicName = z
+  .string()
+  .regex(/^[a-zA-Z0-9._-]{1,249}$/, 'a Kafka topic name: 1–249 of the characters a-z A-Z 0-9 . _ -');
+
+const bootstrapServers = z
+  .string()
+  .transform((value) => value.split(',').map((server) => server.trim()))
+  .pipe(
+    z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'a comma-separated list of host:port')).min(1),
+  );
+
+const baseUrl = z
+  .string()
+  .refine(isHttpUrlWithoutQuery, 'an absolute http(s) URL without query or fragment, e.g. https://openklant.example.nl')
+  .transform((value) => value.replace(/\/+$/, ''));
+
+const positiveInteger = z.coerce.number().int().positive();
+
+/** Environment variables the processor reads, with their defaults. */
+const environmentSchema = z.object({
+  KAFKA_BOOTSTRAP_SERVERS: bootstrapServers,
+  KAFKA_CLIENT_ID: z.string().min(1).default('openklant-zaak-cdc'),
+  KAFKA_GROUP_ID: z.string().min(1).default('openklant-zaak-cdc'),
+  KAFKA_SESSION_TIMEOUT_MS: positiveInteger.default(30_000),
+  KAFKA_TOPIC_REPLICATION_FACTOR: positiveInteger.optional(),
+  ONDERWERPOBJECT_TOPIC: topicName.default('openklant.public.klantinteracties_onderwerpobject'),
+  CLOUDEVENTS_TOPIC: topicName.default('openklant.zaak-cloudevents'),
+  STATE_CHANGELOG_TOPIC: topicName.optional(),
+  DEAD_LETTER_TOPIC: topicName.optional(),
+  CLOUDEVENTS_SOURCE: z
+    .string()
+    .trim()
+    .min(1, 'a non-empty URI reference, e.g. urn:nld:oin:01823288444:openklant')
+    .refine((value) => !/\s/.test(value), 'a URI reference without whitespace'),
+  OPENKLANT_BASE_URL: baseUrl,
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+});
+
+export interface Config {
+  kafka: {
+    brokers: string[];
+    clientId: string;
+    groupId: string;
+    sessionTimeoutMs: number;
+    /** Unset means the smaller of 3 and the number of brokers. */
+    replicationFactor: number | undefined;
+  };
+  topics: {
+    input: string;
+    output: string;
+    changelog: string;
+    deadLetter: string;
+  };
+  events: {
+    source: string;
+    openKlantBaseUrl: string;
+  };
+  logLevel: string;
+  /** `port: 0` turns the metrics endpoint off. */
+  metrics: { host: string; port: number };
+}
+
+/**
+ * Reads the configuration from environment variables. Throws a ConfigError naming the variable,
+ * its value and the expected form for the first invalid one.
+ */
+export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {
+  const present = Object.fromEntries(
+    Object.entries(environment).filter(([, value]) => value !== undefined && value !== ''),
+  );
+  const parsed = environmentSchema.safeParse(present);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const variable = String(issue.path[0]);
+    const value = environment[variable];
+    const missing = value === undefined || value === '';
+    const shown = missing ? 'is not set' : `is "${value}"`;
+    const expected = missing ? 'it to be set' : expectation(issue);
+    throw new ConfigError(variable, `Environment variable ${variable} ${shown}; expected ${expected}.`);
+  }
+
+  const env = parsed.data;
+  return {
+    kafka: {
+      brokers: env.KAFKA_BOOTSTRAP_SERVERS,
+      clientId: env.KAFKA_CLIENT_ID,
+      groupId: env.KAFKA_GROUP_ID,
+      sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS,
+      replicationFactor: env.KAFKA_TOPIC_REPLICATION_FACTOR,
+    },
+    topics: {
+      input: env.ONDERWERPOBJECT_TOPIC,
+      output: env.CLOUDEVENTS_TOPIC,
+      changelog: env.STATE_CHANGELOG_TOPIC ?? `${env.KAFKA_GROUP_ID}-link-state-changelog`,
+      deadLetter: env.DEAD_LETTER_TOPIC ?? `${env.KAFKA_GROUP_ID}-dead-letter`,
+    },
+    events: { source: env.CLOUDEVENTS_SOURCE, openKlantBaseUrl: env.OPENKLANT_BASE_URL },
+    logLevel: env.LOG_LEVEL,
+    metrics: { host: env.METRICS_HOST, port: env.METRICS_PORT },
+  };
+}
+
+function expectation(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_value') {
+    return `one of ${issue.values.map((value) => String(value)).join(', ')}`;
+  }
+  if (issue.code === 'invalid_type') {
+    return `a value of type ${issue.expected}`;
+  }
+  if (issue.code === 'too_small' || issue.code === 'too_big') {
+    return issue.message.replace(/^Too (small|big): /, '');
+  }
+  return issue.message;
+}
+
+function isHttpUrlWithoutQuery(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && !url.search && !url.hash;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * The processor's errors. The class says how to recover:
+ *
+ * - `ConfigError`: the process cannot start; fix the named setting.
+ * - `DeadLetterError`: one input record cannot be processed; it goes to the dead-letter topic
+ *   and processing continues with the next record.
+ * - `StateError`: the restored state or a topic layout is inconsistent; the partition cannot
+ *   be processed until an operator acts.
+ */
+
+/** Position of an input record, carried by every error about that record. */
+export interface RecordPosition {
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Error codes of records that go to the dead-letter topic. */
+export type DeadLetterCode =
+  | 'INVALID_JSON'
+  | 'INVALID_ENVELOPE'
+  | 'INVALID_KEY'
+  | 'INVALID_ROW'
+  | 'UNSUPPORTED_OPERATION';
+
+export class DeadLetterError extends Error {
+  override readonly name = 'DeadLetterError';
+
+  constructor(
+    readonly code: DeadLetterCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export class StateError extends Error {
+  override readonly name = 'StateError';
+}
+
+/** Shortens a value for an error message so a large record does not flood the log. */
+export function excerpt(value: unknown, maxLength = 120): string {
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  if (text === undefined) {
+    return String(value);
+  }
+  return text.length > maxLength ? `${text.slice(0, maxLength)}…` : text;
+}

@@ -1,0 +1,113 @@
+import { decodeDebeziumJson } from '../decode/debezium-json.js';
+import { DeadLetterError } from '../errors.js';
+import {
+  buildCloudEvent,
+  linkData,
+  toStructuredMessage,
+  type OutputMessage,
+} from '../event/cloudevent.js';
+import type { NoLinkReason } from '../link/rule.js';
+import { encodeChangelogRecord, type ChangelogRecord } from '../state/changelog.js';
+import { transition, type LinkEventType, type LinkState } from '../transition/transition.js';
+import { deadLetterMessage, type DeadLetterMessage, type InputMessage } from './dead-letter.js';
+
+export interface BatchSettings {
+  topic: string;
+  partition: number;
+  source: string;
+  openKlantBaseUrl: string;
+}
+
+/** A record whose row names a zaak in a form the link rule does not accept. */
+export interface RejectedLink {
+  offset: string;
+  rowKey: string;
+  reason: NoLinkReason;
+}
+
+/**
+ * Everything one batch produces. The events, changelog records and dead letters go out together
+ * and the offset is committed after they are acknowledged; only then do `updates` replace the
+ * partition's state.
+ */
+/** A dead letter with the facts the processor logs about it. */
+export interface RejectedRecord {
+  offset: string;
+  code: DeadLetterError['code'];
+  reason: string;
+  message: DeadLetterMessage;
+}
+
+export interface BatchResult {
+  events: OutputMessage[];
+  eventCounts: Record<LinkEventType, number>;
+  changelog: ChangelogRecord[];
+  deadLetters: RejectedRecord[];
+  updates: Map<string, LinkState | null>;
+  rejectedLinks: RejectedLink[];
+  tombstones: number;
+  /** The offset to commit: one past the batch's last record. */
+  nextOffset: string;
+}
+
+/** Runs a batch of input records through decode, transition and event building. Does no I/O. */
+export function processBatch(
+  messages: InputMessage[],
+  state: ReadonlyMap<string, LinkState>,
+  settings: BatchSettings,
+): BatchResult {
+  const result: BatchResult = {
+    events: [],
+    eventCounts: { 'zaak-gekoppeld': 0, 'zaak-ontkoppeld': 0 },
+    changelog: [],
+    deadLetters: [],
+    updates: new Map(),
+    rejectedLinks: [],
+    tombstones: 0,
+    nextOffset: '',
+  };
+  const current = (key: string) =>
+    result.updates.has(key) ? (result.updates.get(key) ?? null) : (state.get(key) ?? null);
+
+  for (const message of messages) {
+    result.nextOffset = (BigInt(message.offset) + 1n).toString();
+    let decoded;
+    try {
+      decoded = decodeDebeziumJson(message.key, message.value);
+    } catch (error) {
+      if (!(error instanceof DeadLetterError)) {
+        throw error;
+      }
+      result.deadLetters.push({
+        offset: message.offset,
+        code: error.code,
+        reason: error.message,
+        message: deadLetterMessage(message, error, settings),
+      });
+      continue;
+    }
+
+    if (decoded.kind === 'tombstone') {
+      result.tombstones += 1;
+      continue;
+    }
+
+    const previous = current(decoded.key);
+    const { next, events, problem } = transition(previous, decoded, (link) =>
+      linkData(link, settings.openKlantBaseUrl, ''),
+    );
+    if (problem !== null) {
+      result.rejectedLinks.push({ offset: message.offset, rowKey: decoded.key, reason: problem });
+    }
+    if (next !== previous) {
+      result.updates.set(decoded.key, next);
+      result.changelog.push(encodeChangelogRecord(settings.partition, decoded.key, next));
+    }
+    for (const event of events) {
+      const origin = { rowKey: decoded.key, position: decoded.position };
+      result.events.push(toStructuredMessage(buildCloudEvent(event, origin, settings.source)));
+      result.eventCounts[event.type] += 1;
+    }
+  }
+  return result;
+}

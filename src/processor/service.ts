@@ -1,0 +1,238 @@
+import type { Server } from 'node:http';
+import kafkajs, { type Consumer, type EachBatchPayload, type Kafka, type Producer } from 'kafkajs';
+import type { Config } from '../config.js';
+import { kafkajsLevel, kafkajsLogCreator, type Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import { sendBatchResult } from '../sink/send.js';
+import { restorePartitions, type PartitionState } from '../state/restore.js';
+import { ensureTopics } from '../topics.js';
+import { processBatch, type BatchResult } from './batch.js';
+import { PartitionStates } from './partitions.js';
+
+const { Kafka: KafkaClient } = kafkajs;
+
+/**
+ * The long-running processor: one consumer in the group, one idempotent producer, and the state
+ * of the assigned partitions. For each batch it sends the events, changelog records and dead
+ * letters, waits for their acknowledgement, and only then commits the input offset.
+ */
+export class Processor {
+  private readonly kafka: Kafka;
+  private readonly consumer: Consumer;
+  private readonly producer: Producer;
+  private readonly states: PartitionStates;
+  private metricsServer: Server | undefined;
+  private stopping: Promise<void> | undefined;
+
+  /** Called when the consumer crashed and kafkajs will not restart it. */
+  onFatal: (error: Error) => void = () => undefined;
+
+  constructor(
+    private readonly config: Config,
+    private readonly logger: Logger,
+    private readonly metrics: Metrics,
+  ) {
+    this.kafka = new KafkaClient({
+      clientId: config.kafka.clientId,
+      brokers: config.kafka.brokers,
+      logLevel: kafkajsLevel(config.logLevel),
+      logCreator: kafkajsLogCreator(logger),
+    });
+    this.consumer = this.kafka.consumer({
+      groupId: config.kafka.groupId,
+      sessionTimeout: config.kafka.sessionTimeoutMs,
+      heartbeatInterval: Math.max(1_000, Math.floor(config.kafka.sessionTimeoutMs / 10)),
+      allowAutoTopicCreation: false,
+    });
+    this.producer = this.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+    });
+    this.states = new PartitionStates(
+      (partitions) => this.restore(partitions),
+      logger.child({ component: 'state' }),
+    );
+  }
+
+  async start(): Promise<void> {
+    const { topics } = this.config;
+    this.logger.info(
+      { groupId: this.config.kafka.groupId, topics, brokers: this.config.kafka.brokers },
+      'starting processor',
+    );
+    if (this.config.metrics.port !== 0) {
+      this.metricsServer = await this.metrics.listen(
+        this.config.metrics.host,
+        this.config.metrics.port,
+      );
+    }
+
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      await ensureTopics(admin, this.config, this.logger);
+    } finally {
+      await admin.disconnect();
+    }
+
+    await this.producer.connect();
+    await this.consumer.connect();
+    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
+      const assigned = payload.memberAssignment[topics.input] ?? [];
+      const { added, revoked } = this.states.assign(assigned);
+      this.logger.info(
+        { groupId: payload.groupId, memberId: payload.memberId, assigned, added, revoked },
+        'partition assignment changed',
+      );
+    });
+    this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
+      this.logger.error(
+        { err: payload.error, groupId: payload.groupId, restart: payload.restart },
+        'consumer crashed',
+      );
+      if (!payload.restart) {
+        this.onFatal(payload.error);
+      }
+    });
+
+    await this.consumer.subscribe({ topics: [topics.input], fromBeginning: true });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: (payload) => this.processPartitionBatch(payload),
+    });
+    this.logger.info({ groupId: this.config.kafka.groupId }, 'processor started');
+  }
+
+  /** Finishes the batch in progress, leaves the group and closes the connections. */
+  stop(): Promise<void> {
+    this.stopping ??= this.disconnect();
+    return this.stopping;
+  }
+
+  private async disconnect(): Promise<void> {
+    this.logger.info({ groupId: this.config.kafka.groupId }, 'stopping processor');
+    await this.consumer.disconnect();
+    await this.producer.disconnect();
+    await new Promise<void>((resolve) => {
+      if (this.metricsServer === undefined) {
+        resolve();
+        return;
+      }
+      this.metricsServer.close(() => resolve());
+    });
+    this.logger.info({ groupId: this.config.kafka.groupId }, 'processor stopped');
+  }
+
+  private async processPartitionBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, heartbeat, isRunning, isStale, resolveOffset } = payload;
+    const { topic, partition } = batch;
+    const started = process.hrtime.bigint();
+
+    const state = await waitWithHeartbeat(this.states.get(partition), heartbeat);
+    if (!isRunning() || isStale() || batch.isEmpty()) {
+      return;
+    }
+
+    const result = processBatch(batch.messages, state, {
+      topic,
+      partition,
+      source: this.config.events.source,
+      openKlantBaseUrl: this.config.events.openKlantBaseUrl,
+    });
+    try {
+      await sendBatchResult(this.producer, this.config.topics, result);
+      await this.consumer.commitOffsets([{ topic, partition, offset: result.nextOffset }]);
+    } catch (error) {
+      // The changelog may already hold this batch's writes, so the in-memory state is rebuilt
+      // from it before the partition's records are processed again.
+      this.states.invalidate(partition);
+      this.logger.error(
+        { err: error, topic, partition, offset: batch.firstOffset(), nextOffset: result.nextOffset },
+        'sending batch output or committing its offset failed; the batch will be processed again',
+      );
+      throw error;
+    }
+
+    // kafkajs fetches from the last resolved offset, not the committed one.
+    resolveOffset(batch.lastOffset());
+    applyUpdates(state, result);
+    this.record(result, batch.messages.length, { topic, partition });
+    this.metrics.batchSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    await heartbeat();
+  }
+
+  private record(
+    result: BatchResult,
+    records: number,
+    where: { topic: string; partition: number },
+  ): void {
+    for (const rejected of result.deadLetters) {
+      this.metrics.deadLetters.inc({ code: rejected.code });
+      this.logger.warn(
+        {
+          ...where,
+          offset: rejected.offset,
+          code: rejected.code,
+          reason: rejected.reason,
+          deadLetterTopic: this.config.topics.deadLetter,
+        },
+        'record sent to dead-letter topic',
+      );
+    }
+    for (const rejected of result.rejectedLinks) {
+      this.logger.warn(
+        { ...where, offset: rejected.offset, rowKey: rejected.rowKey, reason: rejected.reason },
+        'row names a zaak but does not link to it',
+      );
+    }
+    for (const [type, count] of Object.entries(result.eventCounts)) {
+      this.metrics.eventsPublished.inc({ type }, count);
+    }
+    this.metrics.recordsProcessed.inc({ outcome: 'dead-letter' }, result.deadLetters.length);
+    this.metrics.recordsProcessed.inc({ outcome: 'tombstone' }, result.tombstones);
+    this.metrics.recordsProcessed.inc(
+      { outcome: 'processed' },
+      records - result.deadLetters.length - result.tombstones,
+    );
+  }
+
+  private async restore(partitions: number[]): Promise<Map<number, PartitionState>> {
+    const started = process.hrtime.bigint();
+    const states = await restorePartitions(
+      this.kafka,
+      this.config.topics.changelog,
+      partitions,
+      this.config.kafka.groupId,
+      this.logger.child({ component: 'restore' }),
+    );
+    this.metrics.restoreSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    return states;
+  }
+}
+
+function applyUpdates(state: PartitionState, result: BatchResult): void {
+  for (const [key, value] of result.updates) {
+    if (value === null) {
+      state.delete(key);
+    } else {
+      state.set(key, value);
+    }
+  }
+}
+
+/** Waits for a promise while heartbeating, so a long restore does not cost the assignment. */
+async function waitWithHeartbeat<T>(promise: Promise<T>, heartbeat: () => Promise<void>): Promise<T> {
+  let settled = false;
+  const result = promise.finally(() => {
+    settled = true;
+  });
+  while (!settled) {
+    await Promise.race([result, new Promise((resolve) => setTimeout(resolve, 1_000))]);
+    if (!settled) {
+      await heartbeat();
+    }
+  }
+  return result;
+}

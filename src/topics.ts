@@ -1,0 +1,79 @@
+import kafkajs, { type Admin } from 'kafkajs';
+import type { Config } from './config.js';
+import { StateError } from './errors.js';
+import type { Logger } from './logger.js';
+
+const { ConfigResourceTypes } = kafkajs;
+
+/**
+ * Checks the input topic and creates the output, changelog and dead-letter topics when missing.
+ * Returns the input topic's partition count. The changelog must have exactly that many
+ * partitions, because a row's state lives in the changelog partition of the row's input
+ * partition.
+ */
+export async function ensureTopics(admin: Admin, config: Config, logger: Logger): Promise<number> {
+  const partitions = await partitionCount(admin, config.topics.input);
+  if (partitions === undefined) {
+    throw new StateError(
+      `Input topic "${config.topics.input}" does not exist. Register the Debezium connector ` +
+        'and let it create the topic, or set ONDERWERPOBJECT_TOPIC to the topic it writes.',
+    );
+  }
+
+  const replicationFactor = config.kafka.replicationFactor ?? (await defaultReplication(admin));
+  const created = await admin.createTopics({
+    waitForLeaders: true,
+    topics: [
+      {
+        topic: config.topics.changelog,
+        numPartitions: partitions,
+        replicationFactor,
+        configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
+      },
+      { topic: config.topics.output, numPartitions: partitions, replicationFactor },
+      { topic: config.topics.deadLetter, numPartitions: partitions, replicationFactor },
+    ],
+  });
+  if (created) {
+    logger.info({ partitions, replicationFactor }, 'created missing topics');
+  }
+
+  const changelogPartitions = await partitionCount(admin, config.topics.changelog);
+  if (changelogPartitions !== partitions) {
+    throw new StateError(
+      `Changelog topic "${config.topics.changelog}" has ${changelogPartitions} partitions but ` +
+        `input topic "${config.topics.input}" has ${partitions}. They must match; create a ` +
+        'new changelog topic with as many partitions and set STATE_CHANGELOG_TOPIC to it.',
+    );
+  }
+  await warnUnlessCompacted(admin, config.topics.changelog, logger);
+  return partitions;
+}
+
+async function partitionCount(admin: Admin, topic: string): Promise<number | undefined> {
+  const topics = await admin.listTopics();
+  if (!topics.includes(topic)) {
+    return undefined;
+  }
+  const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+  return metadata.topics[0]?.partitions.length;
+}
+
+async function defaultReplication(admin: Admin): Promise<number> {
+  const cluster = await admin.describeCluster();
+  return Math.min(3, cluster.brokers.length);
+}
+
+async function warnUnlessCompacted(admin: Admin, topic: string, logger: Logger): Promise<void> {
+  const described = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['cleanup.policy'] }],
+  });
+  const policy = described.resources[0]?.configEntries[0]?.configValue ?? '';
+  if (!policy.split(',').includes('compact')) {
+    logger.warn(
+      { topic, cleanupPolicy: policy },
+      'changelog topic is not compacted, so its size grows without bound; set cleanup.policy=compact',
+    );
+  }
+}

@@ -1,0 +1,161 @@
+import { randomUUID } from 'node:crypto';
+import kafkajs, { type Admin, type Consumer, type IHeaders, type Kafka } from 'kafkajs';
+import type { StackSettings } from './stack-settings.js';
+
+const { Kafka: KafkaClient, logLevel } = kafkajs;
+
+export function testKafka(stack: StackSettings): Kafka {
+  return new KafkaClient({
+    clientId: 'integration-test',
+    brokers: stack.kafkaBootstrapServers.split(','),
+    logLevel: logLevel.NOTHING,
+  });
+}
+
+export interface ConsumedRecord {
+  partition: number;
+  offset: string;
+  key: string | null;
+  value: string | null;
+  headers: Record<string, string>;
+}
+
+/** Polls a condition until it holds, failing with the description after the timeout. */
+export async function waitFor<T>(
+  description: string,
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) {
+      return value;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${description}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** Reads a whole topic from its start and keeps reading, in a consumer group of its own. */
+export class TopicReader {
+  readonly records: ConsumedRecord[] = [];
+  private readonly consumer: Consumer;
+  private readonly positions = new Map<number, bigint>();
+
+  private constructor(
+    kafka: Kafka,
+    readonly topic: string,
+  ) {
+    this.consumer = kafka.consumer({
+      groupId: `test-reader-${randomUUID()}`,
+      maxWaitTimeInMs: 200,
+      allowAutoTopicCreation: false,
+    });
+  }
+
+  static async start(kafka: Kafka, topic: string): Promise<TopicReader> {
+    const reader = new TopicReader(kafka, topic);
+    await reader.consumer.connect();
+    await reader.consumer.subscribe({ topics: [topic], fromBeginning: true });
+    reader.consumer.on(reader.consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      reader.positions.set(payload.partition, BigInt(payload.lastOffset) + 1n);
+    });
+    await reader.consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ partition, message }) => {
+        reader.records.push({
+          partition,
+          offset: message.offset,
+          key: message.key?.toString('utf8') ?? null,
+          value: message.value?.toString('utf8') ?? null,
+          headers: headerStrings(message.headers),
+        });
+      },
+    });
+    return reader;
+  }
+
+  /** Waits until the reader has consumed every record that the topic held when this was called. */
+  async readToEnd(admin: Admin): Promise<ConsumedRecord[]> {
+    const offsets = await admin.fetchTopicOffsets(this.topic);
+    await waitFor(`${this.topic} to be read to its end`, () =>
+      offsets.every(
+        ({ partition, high, low }) =>
+          BigInt(high) === BigInt(low) || (this.positions.get(partition) ?? 0n) >= BigInt(high),
+      )
+        ? true
+        : undefined,
+    );
+    return this.records;
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer.disconnect();
+  }
+}
+
+/** Returns the row id of a Debezium record key, with or without the JsonConverter schema. */
+export function rowIdOf(key: string | null): number | undefined {
+  if (key === null) {
+    return undefined;
+  }
+  const parsed = JSON.parse(key) as { id?: number; payload?: { id?: number } };
+  return parsed.payload?.id ?? parsed.id;
+}
+
+/**
+ * Waits until Debezium has published `count` or more changes (tombstones excluded) of each row,
+ * then until the group has committed past the last of them. After that, the processor has sent
+ * every event those changes cause.
+ */
+export async function waitUntilProcessed(
+  admin: Admin,
+  input: TopicReader,
+  groupId: string,
+  rows: { id: number; changes: number }[],
+): Promise<void> {
+  const lastOffsets = await waitFor('Debezium to publish the changes', () => {
+    const last = new Map<number, bigint>();
+    for (const row of rows) {
+      const changes = input.records.filter(
+        (record) => record.value !== null && rowIdOf(record.key) === row.id,
+      );
+      if (changes.length < row.changes) {
+        return undefined;
+      }
+      const { partition, offset } = changes[changes.length - 1]!;
+      last.set(partition, maxOf(last.get(partition) ?? 0n, BigInt(offset)));
+    }
+    return last;
+  });
+
+  await waitFor(`group ${groupId} to commit past the changes`, async () => {
+    const committed = await admin.fetchOffsets({ groupId, topics: [input.topic] });
+    const offsets = new Map(
+      committed[0]!.partitions.map(({ partition, offset }) => [partition, BigInt(offset)]),
+    );
+    for (const [partition, offset] of lastOffsets) {
+      if ((offsets.get(partition) ?? -1n) <= offset) {
+        return undefined;
+      }
+    }
+    return true;
+  });
+}
+
+function maxOf(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
+}
+
+function headerStrings(headers: IHeaders | undefined): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (value !== undefined) {
+      result[name] = Array.isArray(value) ? value.map(String).join(',') : String(value);
+    }
+  }
+  return result;
+}

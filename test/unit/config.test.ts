@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+
+const required = {
+  KAFKA_BOOTSTRAP_SERVERS: '127.0.0.1:9092',
+  CLOUDEVENTS_SOURCE: 'urn:nld:oin:01823288444:openklant',
+  OPENKLANT_BASE_URL: 'https://openklant.example.nl/',
+};
+
+describe('loadConfig', () => {
+  it('applies defaults', () => {
+    expect(loadConfig(required)).toEqual({
+      kafka: {
+        brokers: ['127.0.0.1:9092'],
+        clientId: 'openklant-zaak-cdc',
+        groupId: 'openklant-zaak-cdc',
+        sessionTimeoutMs: 30000,
+        replicationFactor: undefined,
+      },
+      topics: {
+        input: 'openklant.public.klantinteracties_onderwerpobject',
+        output: 'openklant.zaak-cloudevents',
+        changelog: 'openklant-zaak-cdc-link-state-changelog',
+        deadLetter: 'openklant-zaak-cdc-dead-letter',
+      },
+      events: {
+        source: 'urn:nld:oin:01823288444:openklant',
+        openKlantBaseUrl: 'https://openklant.example.nl',
+      },
+      logLevel: 'info',
+      metrics: { host: '127.0.0.1', port: 9464 },
+    });
+  });
+
+  it('derives state topics from the group id', () => {
+    const config = loadConfig({ ...required, KAFKA_GROUP_ID: 'gemeente-x' });
+    expect(config.topics.changelog).toBe('gemeente-x-link-state-changelog');
+    expect(config.topics.deadLetter).toBe('gemeente-x-dead-letter');
+  });
+
+  it.each([
+    [
+      'missing source',
+      { CLOUDEVENTS_SOURCE: undefined },
+      'Environment variable CLOUDEVENTS_SOURCE is not set; expected it to be set.',
+    ],
+    [
+      'empty source',
+      { CLOUDEVENTS_SOURCE: '' },
+      'Environment variable CLOUDEVENTS_SOURCE is not set; expected it to be set.',
+    ],
+    [
+      'source with spaces',
+      { CLOUDEVENTS_SOURCE: 'open klant' },
+      'Environment variable CLOUDEVENTS_SOURCE is "open klant"; expected a URI reference without whitespace.',
+    ],
+    [
+      'relative base url',
+      { OPENKLANT_BASE_URL: 'openklant.example.nl' },
+      'Environment variable OPENKLANT_BASE_URL is "openklant.example.nl"; expected an absolute http(s) URL without query or fragment, e.g. https://openklant.example.nl.',
+    ],
+    [
+      'base url with query',
+      { OPENKLANT_BASE_URL: 'https://ok.example?x=1' },
+      'Environment variable OPENKLANT_BASE_URL is "https://ok.example?x=1"; expected an absolute http(s) URL without query or fragment, e.g. https://openklant.example.nl.',
+    ],
+    [
+      'broker without port',
+      { KAFKA_BOOTSTRAP_SERVERS: 'kafka1' },
+      'Environment variable KAFKA_BOOTSTRAP_SERVERS is "kafka1"; expected a comma-separated list of host:port.',
+    ],
+    [
+      'topic with slash',
+      { CLOUDEVENTS_TOPIC: 'zaak/events' },
+      'Environment variable CLOUDEVENTS_TOPIC is "zaak/events"; expected a Kafka topic name: 1–249 of the characters a-z A-Z 0-9 . _ -.',
+    ],
+    [
+      'unknown log level',
+      { LOG_LEVEL: 'verbose' },
+      'Environment variable LOG_LEVEL is "verbose"; expected one of fatal, error, warn, info, debug, trace.',
+    ],
+    [
+      'session timeout not a number',
+      { KAFKA_SESSION_TIMEOUT_MS: '30s' },
+      'Environment variable KAFKA_SESSION_TIMEOUT_MS is "30s"; expected a value of type number.',
+    ],
+  ])('rejects %s', (_name, change, message) => {
+    expect(() => loadConfig({ ...required, ...change })).toThrow(message);
+  });
+});
