@@ -71,9 +71,12 @@ function decodeOp(op: unknown): ChangeOp {
         'Keep the connector\'s default skipped.operations=t, or unlink the rows by deleting them.',
     );
   }
+  if (op === undefined || op === null) {
+    throw new DeadLetterError('INVALID_ENVELOPE', 'Envelope has no "op" field.');
+  }
   throw new DeadLetterError(
     'INVALID_ENVELOPE',
-    `Envelope op ${excerpt(op)} is unknown, expected one of "c", "u", "d", "r".`,
+    `Envelope op ${excerpt(JSON.stringify(op))} is unknown, expected one of "c", "u", "d", "r".`,
   );
 }
 

@@ -1,0 +1,109 @@
+import { randomUUID } from 'node:crypto';
+import type { Admin } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { deleteConnector, registerConnector } from '../support/connect.js';
+import { OpenKlantDatabase, zaakColumns, type InsertedRow } from '../support/database.js';
+import { expectedEvent, eventsAbout } from '../support/expected.js';
+import { rowIdOf, testKafka, TopicReader, waitFor, waitUntilProcessed } from '../support/kafka.js';
+import {
+  newProcessorSettings,
+  ProcessorProcess,
+  type ProcessorSettings,
+} from '../support/processor-process.js';
+
+const stack = inject('stack');
+const kafka = testKafka(stack);
+const suffix = randomUUID().slice(0, 8);
+const connectorName = `test-plain-json-${suffix}`;
+const topicPrefix = `testplain${suffix}`;
+let admin: Admin;
+let database: OpenKlantDatabase;
+let input: TopicReader;
+let settings: ProcessorSettings;
+let processor: ProcessorProcess;
+let klantcontactId: number;
+let snapshotRow: InsertedRow;
+const snapshotZaak = randomUUID();
+
+beforeAll(async () => {
+  admin = kafka.admin();
+  await admin.connect();
+  database = new OpenKlantDatabase(stack);
+  klantcontactId = (await database.insertKlantcontact('Bezwaar WOZ-beschikking', 'KC-77')).id;
+  snapshotRow = await database.insertOnderwerpobject(zaakColumns(klantcontactId, snapshotZaak));
+
+  await registerConnector(stack, connectorName, {
+    'topic.prefix': topicPrefix,
+    'slot.name': `test_plain_${suffix}`,
+    'publication.name': `test_plain_${suffix}`,
+    'table.include.list': 'public.klantinteracties_onderwerpobject',
+    'key.converter.schemas.enable': 'false',
+    'value.converter.schemas.enable': 'false',
+  });
+  const topic = `${topicPrefix}.public.klantinteracties_onderwerpobject`;
+  await waitFor('the connector to create its topic', async () =>
+    (await admin.listTopics()).includes(topic) ? true : undefined,
+  );
+  input = await TopicReader.start(kafka, topic);
+  // Rows written after the snapshot reached this row are streamed as changes.
+  await waitFor('the snapshot to read the row written before the connector', () =>
+    input.records.some((record) => rowIdOf(record.key) === snapshotRow.id) ? true : undefined,
+  );
+
+  settings = { ...newProcessorSettings(stack, 'plain-json'), inputTopic: topic };
+  processor = ProcessorProcess.start(stack, settings);
+  await processor.waitForLog((line) => line.msg === 'processor started');
+}, 300_000);
+
+afterAll(async () => {
+  await processor?.stop();
+  await input?.stop();
+  await deleteConnector(stack, connectorName);
+  await database?.close();
+  await admin?.disconnect();
+});
+
+describe('JsonConverter without schemas', () => {
+  it('records carry no schema wrapper', () => {
+    const record = input.records.find((candidate) => candidate.value !== null)!;
+    expect(JSON.parse(record.key!)).toEqual({ id: expect.any(Number) });
+    expect(Object.keys(JSON.parse(record.value!))).toEqual(
+      expect.arrayContaining(['before', 'after', 'source', 'op']),
+    );
+  });
+
+  it('links, moves and unlinks a row', async () => {
+    const oldZaak = randomUUID();
+    const newZaak = randomUUID();
+    const row = await database.insertOnderwerpobject(zaakColumns(klantcontactId, oldZaak));
+    await database.updateOnderwerpobject(row.id, { objectId: newZaak });
+    await database.deleteOnderwerpobject(row.id);
+
+    await waitUntilProcessed(admin, input, settings.groupId, [{ id: row.id, changes: 3 }]);
+    const output = await TopicReader.start(kafka, settings.outputTopic);
+    const records = await output.readToEnd(admin);
+    await output.stop();
+
+    expect(eventsAbout(records, [row.uuid])).toEqual([
+      expectedEvent(settings, 'zaak-gekoppeld', oldZaak, row.uuid),
+      expectedEvent(settings, 'zaak-ontkoppeld', oldZaak, row.uuid),
+      expectedEvent(settings, 'zaak-gekoppeld', newZaak, row.uuid),
+      expectedEvent(settings, 'zaak-ontkoppeld', newZaak, row.uuid),
+    ]);
+  });
+
+  it('seeds state from the snapshot without events, then unlinks', async () => {
+    await database.deleteOnderwerpobject(snapshotRow.id);
+
+    await waitUntilProcessed(admin, input, settings.groupId, [{ id: snapshotRow.id, changes: 2 }]);
+    const output = await TopicReader.start(kafka, settings.outputTopic);
+    const records = await output.readToEnd(admin);
+    await output.stop();
+
+    const snapshotRead = input.records.find((record) => rowIdOf(record.key) === snapshotRow.id)!;
+    expect(JSON.parse(snapshotRead.value!).op).toBe('r');
+    expect(eventsAbout(records, [snapshotRow.uuid])).toEqual([
+      expectedEvent(settings, 'zaak-ontkoppeld', snapshotZaak, snapshotRow.uuid),
+    ]);
+  });
+});

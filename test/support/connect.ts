@@ -1,0 +1,69 @@
+import type { StackSettings } from './stack-settings.js';
+import { waitFor } from './kafka.js';
+
+/**
+ * Registers another Debezium connector on the same database, with the stack connector's
+ * settings plus the given ones. Each connector needs its own topic prefix, replication slot and
+ * publication; the slot is dropped when the connector stops, so no WAL is kept for it.
+ */
+export async function registerConnector(
+  stack: StackSettings,
+  name: string,
+  settings: Record<string, string>,
+): Promise<void> {
+  const base = await connectRequest<Record<string, string>>(
+    stack,
+    'GET',
+    `/connectors/${stack.connectorName}/config`,
+  );
+  const config = {
+    ...base,
+    name,
+    'slot.drop.on.stop': 'true',
+    'topic.creation.default.partitions': '3',
+    'topic.creation.default.replication.factor': '1',
+    ...settings,
+  };
+  await connectRequest(stack, 'PUT', `/connectors/${name}/config`, config);
+  await waitFor(
+    `connector ${name} and its task to run`,
+    async () => {
+      const status = await connectRequest<{
+        connector: { state: string };
+        tasks: { state: string; trace?: string }[];
+      }>(stack, 'GET', `/connectors/${name}/status`).catch(() => undefined);
+      const failed = status?.tasks.find((task) => task.state === 'FAILED');
+      if (failed) {
+        throw new Error(`Connector ${name} failed: ${failed.trace}`);
+      }
+      const running =
+        status?.connector.state === 'RUNNING' &&
+        status.tasks.length > 0 &&
+        status.tasks.every((task) => task.state === 'RUNNING');
+      return running ? true : undefined;
+    },
+    120_000,
+  );
+}
+
+export async function deleteConnector(stack: StackSettings, name: string): Promise<void> {
+  await connectRequest(stack, 'DELETE', `/connectors/${name}`).catch(() => undefined);
+}
+
+async function connectRequest<T>(
+  stack: StackSettings,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<T> {
+  const response = await fetch(`${stack.connectUrl}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (!response.ok) {
+    throw new Error(`Kafka Connect ${method} ${path} failed with ${response.status}: ${text}`);
+  }
+  return (text === '' ? undefined : JSON.parse(text)) as T;
+}
