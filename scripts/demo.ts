@@ -55,7 +55,10 @@ const zaakB = randomUUID();
 const zaakC = randomUUID();
 
 step('Writing Open Klant rows with SQL');
-const klantcontact = await database.insertKlantcontact('Vraag over de aanvraag omgevingsvergunning', 'KC-1001');
+const klantcontact = await database.insertKlantcontact(
+  'Vraag over de aanvraag omgevingsvergunning',
+  'KC-1001',
+);
 const linkedA = await database.insertOnderwerpobject(zaakColumns(klantcontact.id, zaakA));
 process.stderr.write(`INSERT onderwerpobject ${linkedA.id}, linked to zaak ${zaakA}\n`);
 const linkedB = await database.insertOnderwerpobject(zaakColumns(klantcontact.id, zaakB));

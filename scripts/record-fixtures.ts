@@ -27,7 +27,9 @@ const variants = [
 ];
 
 const klantcontact = await database.insertKlantcontact('Vraag over afvalpas', 'KC-2041');
-const snapshotRow = await database.insertOnderwerpobject(zaakColumns(klantcontact.id, randomUUID()));
+const snapshotRow = await database.insertOnderwerpobject(
+  zaakColumns(klantcontact.id, randomUUID()),
+);
 
 const readers: TopicReader[] = [];
 for (const [index, variant] of variants.entries()) {
@@ -60,11 +62,16 @@ await database.updateOnderwerpobject(linked.id, { register: 'open-zaak-archief' 
 await database.updateOnderwerpobject(linked.id, { objectId: randomUUID() });
 await database.updateOnderwerpobject(linked.id, { objecttype: 'klant' });
 await database.deleteOnderwerpobject(linked.id);
-const notAUuid = await database.insertOnderwerpobject(zaakColumns(klantcontact.id, ' ZAAK-2024-17 '));
+const notAUuid = await database.insertOnderwerpobject(
+  zaakColumns(klantcontact.id, ' ZAAK-2024-17 '),
+);
 await database.deleteOnderwerpobject(snapshotRow.id);
 
 const names = new Map<number, string[]>([
-  [snapshotRow.id, ['snapshot read of a linked row', 'delete after snapshot', 'tombstone after snapshot']],
+  [
+    snapshotRow.id,
+    ['snapshot read of a linked row', 'delete after snapshot', 'tombstone after snapshot'],
+  ],
   [
     linked.id,
     ['create linked', 'update register', 'update zaak', 'update objecttype', 'delete', 'tombstone'],

@@ -3,7 +3,10 @@ import { ConfigError } from './errors.js';
 
 const topicName = z
   .string()
-  .regex(/^[a-zA-Z0-9._-]{1,249}$/, 'a Kafka topic name: 1–249 of the characters a-z A-Z 0-9 . _ -');
+  .regex(
+    /^[a-zA-Z0-9._-]{1,249}$/,
+    'a Kafka topic name: 1–249 of the characters a-z A-Z 0-9 . _ -',
+  );
 
 const bootstrapServers = z
   .string()
@@ -14,7 +17,10 @@ const bootstrapServers = z
 
 const baseUrl = z
   .string()
-  .refine(isHttpUrlWithoutQuery, 'an absolute http(s) URL without query or fragment, e.g. https://openklant.example.nl')
+  .refine(
+    isHttpUrlWithoutQuery,
+    'an absolute http(s) URL without query or fragment, e.g. https://openklant.example.nl',
+  )
   .transform((value) => value.replace(/\/+$/, ''));
 
 const positiveInteger = z.coerce.number().int().positive();
@@ -81,7 +87,10 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     const missing = value === undefined || value === '';
     const shown = missing ? 'is not set' : `is "${value}"`;
     const expected = missing ? 'it to be set' : expectation(issue);
-    throw new ConfigError(variable, `Environment variable ${variable} ${shown}; expected ${expected}.`);
+    throw new ConfigError(
+      variable,
+      `Environment variable ${variable} ${shown}; expected ${expected}.`,
+    );
   }
 
   const env = parsed.data;

@@ -28,11 +28,7 @@ export class ConfigError extends Error {
 
 /** Error codes of records that go to the dead-letter topic. */
 export type DeadLetterCode =
-  | 'INVALID_JSON'
-  | 'INVALID_ENVELOPE'
-  | 'INVALID_KEY'
-  | 'INVALID_ROW'
-  | 'UNSUPPORTED_OPERATION';
+  'INVALID_JSON' | 'INVALID_ENVELOPE' | 'INVALID_KEY' | 'INVALID_ROW' | 'UNSUPPORTED_OPERATION';
 
 export class DeadLetterError extends Error {
   override readonly name = 'DeadLetterError';

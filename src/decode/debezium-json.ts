@@ -1,10 +1,5 @@
 import { DeadLetterError, excerpt } from '../errors.js';
-import type {
-  ChangeOp,
-  DecodedRecord,
-  OnderwerpobjectRow,
-  SourcePosition,
-} from './change.js';
+import type { ChangeOp, DecodedRecord, OnderwerpobjectRow, SourcePosition } from './change.js';
 
 /**
  * Decodes records written by Kafka Connect's JsonConverter, with or without `schemas.enable`.
@@ -68,7 +63,7 @@ function decodeOp(op: unknown): ChangeOp {
     throw new DeadLetterError(
       'UNSUPPORTED_OPERATION',
       `Envelope op "${op}" (${op === 't' ? 'truncate' : 'logical message'}) is not processed. ` +
-        'Keep the connector\'s default skipped.operations=t, or unlink the rows by deleting them.',
+        "Keep the connector's default skipped.operations=t, or unlink the rows by deleting them.",
     );
   }
   if (op === undefined || op === null) {
@@ -158,7 +153,8 @@ function decodePosition(envelope: Record<string, unknown>): SourcePosition {
     sequence: decodeSequence(source.sequence),
     txId: integerText(source.txId),
     tsMs,
-    snapshot: source.snapshot !== undefined && source.snapshot !== 'false' && source.snapshot !== false,
+    snapshot:
+      source.snapshot !== undefined && source.snapshot !== 'false' && source.snapshot !== false,
   };
 }
 

@@ -12,8 +12,7 @@ export interface Link {
 export type NoLinkReason = 'OBJECT_ID_NOT_A_UUID' | 'ROW_UUID_MISSING';
 
 export type LinkResult =
-  | { link: Link; problem: null }
-  | { link: null; problem: NoLinkReason | null };
+  { link: Link; problem: null } | { link: null; problem: NoLinkReason | null };
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 

@@ -149,7 +149,13 @@ export class Processor {
       // from it before the partition's records are processed again.
       this.states.invalidate(partition);
       this.logger.error(
-        { err: error, topic, partition, offset: batch.firstOffset(), nextOffset: result.nextOffset },
+        {
+          err: error,
+          topic,
+          partition,
+          offset: batch.firstOffset(),
+          nextOffset: result.nextOffset,
+        },
         'sending batch output or committing its offset failed; the batch will be processed again',
       );
       throw error;
@@ -223,7 +229,10 @@ function applyUpdates(state: PartitionState, result: BatchResult): void {
 }
 
 /** Waits for a promise while heartbeating, so a long restore does not cost the assignment. */
-async function waitWithHeartbeat<T>(promise: Promise<T>, heartbeat: () => Promise<void>): Promise<T> {
+async function waitWithHeartbeat<T>(
+  promise: Promise<T>,
+  heartbeat: () => Promise<void>,
+): Promise<T> {
   let settled = false;
   const result = promise.finally(() => {
     settled = true;

@@ -48,7 +48,8 @@ export function transition(
   change: RowChange,
   describe: DescribeLink,
 ): TransitionResult {
-  const { link, problem } = change.op === 'd' ? { link: null, problem: null } : linkOf(change.after);
+  const { link, problem } =
+    change.op === 'd' ? { link: null, problem: null } : linkOf(change.after);
   if (previous !== null && link !== null && previous.zaak === link.zaak) {
     return { next: previous, events: [], problem };
   }

@@ -20,7 +20,12 @@ const moved = fixture('without-schemas.json', 'update zaak');
 const createdEnvelope = JSON.parse(created.value!);
 
 const badRecords = [
-  { name: 'malformed JSON', code: 'INVALID_JSON', key: created.key, value: '{"before":null,"after":' },
+  {
+    name: 'malformed JSON',
+    code: 'INVALID_JSON',
+    key: created.key,
+    value: '{"before":null,"after":',
+  },
   {
     name: 'unknown op',
     code: 'INVALID_ENVELOPE',
@@ -121,7 +126,9 @@ describe('dead-letter topic', () => {
       'nl.overheid.zaken.zaak-ontkoppeld',
     ]);
     expect(typesOf(secondZaak)).toEqual(['nl.overheid.zaken.zaak-gekoppeld']);
-    const warnings = processor.logs.filter((line) => line.msg === 'record sent to dead-letter topic');
+    const warnings = processor.logs.filter(
+      (line) => line.msg === 'record sent to dead-letter topic',
+    );
     expect(warnings.map((line) => [line.code, line.offset, line.partition])).toEqual(
       badRecords.map((record, index) => [record.code, String(index + 1), 0]),
     );

@@ -65,7 +65,10 @@ async function readWithKcat(topic: string): Promise<KcatRecord[]> {
 
 describe('output read with kcat', () => {
   it('holds the structured events with key and content type', async () => {
-    const klantcontact = await database.insertKlantcontact('Aanvraag gehandicaptenparkeerkaart', 'KC-9');
+    const klantcontact = await database.insertKlantcontact(
+      'Aanvraag gehandicaptenparkeerkaart',
+      'KC-9',
+    );
     const zaak = randomUUID();
     const row = await database.insertOnderwerpobject(zaakColumns(klantcontact.id, zaak));
     await database.deleteOnderwerpobject(row.id);

@@ -169,9 +169,7 @@ describe('link events from SQL writes', () => {
     const events = await publishedAbout([{ ...first, changes: 4 }]);
     const aboutZaak = events.filter((published) => published.key === zaak);
     const partitions = new Set(
-      output.records
-        .filter((record) => record.key === zaak)
-        .map((record) => record.partition),
+      output.records.filter((record) => record.key === zaak).map((record) => record.partition),
     );
 
     expect(aboutZaak).toEqual([
@@ -189,7 +187,8 @@ describe('link events from SQL writes', () => {
 
     expect(await publishedAbout([{ ...row, changes: 1 }])).toEqual([]);
     await processor.waitForLog(
-      (line) => line.msg === 'row names a zaak but does not link to it' && line.rowKey === String(row.id),
+      (line) =>
+        line.msg === 'row names a zaak but does not link to it' && line.rowKey === String(row.id),
     );
   });
 });

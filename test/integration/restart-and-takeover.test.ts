@@ -86,7 +86,8 @@ describe('state across processes', () => {
         line.msg === 'partition assignment changed' && (line.assigned as number[]).length > 0,
     );
     await first.waitForLog(
-      (line) => line.msg === 'partition assignment changed' && (line.revoked as number[]).length > 0,
+      (line) =>
+        line.msg === 'partition assignment changed' && (line.revoked as number[]).length > 0,
     );
 
     const zaken = Array.from({ length: 8 }, () => randomUUID());

@@ -1,9 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  buildCloudEvent,
-  linkData,
-  toStructuredMessage,
-} from '../../src/event/cloudevent.js';
+import { buildCloudEvent, linkData, toStructuredMessage } from '../../src/event/cloudevent.js';
 import type { SourcePosition } from '../../src/decode/change.js';
 
 const source = 'urn:nld:oin:01823288444:openklant';
@@ -51,22 +47,41 @@ describe('buildCloudEvent', () => {
         linkObjectType: 'Onderwerpobject',
       },
     });
-    expect(event.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(event.id).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    );
   });
 
   it('gives the same id for the same change', () => {
-    const first = buildCloudEvent({ type: 'zaak-gekoppeld', zaak, data }, { rowKey: '7', position }, source);
-    const again = buildCloudEvent({ type: 'zaak-gekoppeld', zaak, data }, { rowKey: '7', position }, source);
+    const first = buildCloudEvent(
+      { type: 'zaak-gekoppeld', zaak, data },
+      { rowKey: '7', position },
+      source,
+    );
+    const again = buildCloudEvent(
+      { type: 'zaak-gekoppeld', zaak, data },
+      { rowKey: '7', position },
+      source,
+    );
     expect(again.id).toBe(first.id);
   });
 
   it.each([
     ['another type', { type: 'zaak-ontkoppeld' as const }, {}, source],
     ['another row', {}, { rowKey: '8' }, source],
-    ['another change lsn', {}, { position: { ...position, sequence: ['26843104', '26843999'] as [string, string] } }, source],
+    [
+      'another change lsn',
+      {},
+      { position: { ...position, sequence: ['26843104', '26843999'] as [string, string] } },
+      source,
+    ],
     ['another source', {}, {}, 'urn:nld:oin:00000000000:openklant'],
   ])('gives another id for %s', (_name, eventChange, originChange, eventSource) => {
-    const base = buildCloudEvent({ type: 'zaak-gekoppeld', zaak, data }, { rowKey: '7', position }, source);
+    const base = buildCloudEvent(
+      { type: 'zaak-gekoppeld', zaak, data },
+      { rowKey: '7', position },
+      source,
+    );
     const other = buildCloudEvent(
       { type: 'zaak-gekoppeld', zaak, data, ...eventChange },
       { rowKey: '7', position, ...originChange },

@@ -101,19 +101,85 @@ describe('decodeDebeziumJson on bad records', () => {
     JSON.stringify({ ...envelope, ...change });
 
   it.each([
-    ['value that is not JSON', valid.key, '{"op":"c",', 'INVALID_JSON', 'Record value is not valid JSON'],
+    [
+      'value that is not JSON',
+      valid.key,
+      '{"op":"c",',
+      'INVALID_JSON',
+      'Record value is not valid JSON',
+    ],
     ['key that is not JSON', 'id=7', valid.value, 'INVALID_JSON', 'Record key is not valid JSON'],
     ['missing key', null, valid.value, 'INVALID_KEY', 'Record has no key.'],
-    ['key without id', '{"uuid":"x"}', valid.value, 'INVALID_KEY', 'Record key {"uuid":"x"} has no integer "id".'],
-    ['value that is an array', valid.key, '[1,2]', 'INVALID_ENVELOPE', 'Record value is an array, expected a Debezium envelope'],
-    ['missing op', valid.key, withEnvelope({ op: undefined }), 'INVALID_ENVELOPE', 'Envelope has no "op" field.'],
-    ['unknown op', valid.key, withEnvelope({ op: 'x' }), 'INVALID_ENVELOPE', 'Envelope op "x" is unknown'],
-    ['truncate', valid.key, withEnvelope({ op: 't', after: null }), 'UNSUPPORTED_OPERATION', 'Envelope op "t" (truncate) is not processed.'],
-    ['create without after', valid.key, withEnvelope({ after: null }), 'INVALID_ENVELOPE', 'Envelope with op "c" has no "after" row.'],
-    ['after that is a string', valid.key, withEnvelope({ after: 'row' }), 'INVALID_ROW', 'Envelope field "after" is the string row'],
-    ['object id that is a number', valid.key, withEnvelope({ after: { ...envelope.after, onderwerpobjectidentificator_object_id: 1.5 } }), 'INVALID_ROW', 'Column "onderwerpobjectidentificator_object_id" in "after" is the number 1.5'],
-    ['missing source', valid.key, withEnvelope({ source: undefined }), 'INVALID_ENVELOPE', 'Envelope has no "source" block.'],
-    ['sequence that is not JSON', valid.key, withEnvelope({ source: { ...envelope.source, sequence: '[1' } }), 'INVALID_ENVELOPE', 'Field "source.sequence" is [1, expected a JSON array of two LSNs.'],
+    [
+      'key without id',
+      '{"uuid":"x"}',
+      valid.value,
+      'INVALID_KEY',
+      'Record key {"uuid":"x"} has no integer "id".',
+    ],
+    [
+      'value that is an array',
+      valid.key,
+      '[1,2]',
+      'INVALID_ENVELOPE',
+      'Record value is an array, expected a Debezium envelope',
+    ],
+    [
+      'missing op',
+      valid.key,
+      withEnvelope({ op: undefined }),
+      'INVALID_ENVELOPE',
+      'Envelope has no "op" field.',
+    ],
+    [
+      'unknown op',
+      valid.key,
+      withEnvelope({ op: 'x' }),
+      'INVALID_ENVELOPE',
+      'Envelope op "x" is unknown',
+    ],
+    [
+      'truncate',
+      valid.key,
+      withEnvelope({ op: 't', after: null }),
+      'UNSUPPORTED_OPERATION',
+      'Envelope op "t" (truncate) is not processed.',
+    ],
+    [
+      'create without after',
+      valid.key,
+      withEnvelope({ after: null }),
+      'INVALID_ENVELOPE',
+      'Envelope with op "c" has no "after" row.',
+    ],
+    [
+      'after that is a string',
+      valid.key,
+      withEnvelope({ after: 'row' }),
+      'INVALID_ROW',
+      'Envelope field "after" is the string row',
+    ],
+    [
+      'object id that is a number',
+      valid.key,
+      withEnvelope({ after: { ...envelope.after, onderwerpobjectidentificator_object_id: 1.5 } }),
+      'INVALID_ROW',
+      'Column "onderwerpobjectidentificator_object_id" in "after" is the number 1.5',
+    ],
+    [
+      'missing source',
+      valid.key,
+      withEnvelope({ source: undefined }),
+      'INVALID_ENVELOPE',
+      'Envelope has no "source" block.',
+    ],
+    [
+      'sequence that is not JSON',
+      valid.key,
+      withEnvelope({ source: { ...envelope.source, sequence: '[1' } }),
+      'INVALID_ENVELOPE',
+      'Field "source.sequence" is [1, expected a JSON array of two LSNs.',
+    ],
   ])('rejects %s', (_name, key, value, code, message) => {
     const error = decodeError(key, value);
     expect(error.code).toBe(code);
@@ -123,8 +189,12 @@ describe('decodeDebeziumJson on bad records', () => {
 
 describe('recorded fixtures', () => {
   it('hold the same changes in both converter forms', () => {
-    const withSchemas = loadFixtures('with-schemas.json').filter((r) => !r.name.startsWith('snapshot'));
-    const without = loadFixtures('without-schemas.json').filter((r) => !r.name.startsWith('snapshot'));
+    const withSchemas = loadFixtures('with-schemas.json').filter(
+      (r) => !r.name.startsWith('snapshot'),
+    );
+    const without = loadFixtures('without-schemas.json').filter(
+      (r) => !r.name.startsWith('snapshot'),
+    );
     for (const record of withSchemas) {
       const twin = without.find((candidate) => candidate.name === record.name)!;
       expect(decode(record.key, record.value)).toEqual(decode(twin.key, twin.value));

@@ -19,15 +19,39 @@ describe('linkOf', () => {
     ['zaak row with klantcontact', linked, { link, problem: null }],
     ['no row', null, { link: null, problem: null }],
     ['objecttype not zaak', { ...linked, codeObjecttype: 'klant' }, { link: null, problem: null }],
-    ['objecttype Zaak in other case', { ...linked, codeObjecttype: 'Zaak' }, { link: null, problem: null }],
-    ['soort object id not uuid', { ...linked, codeSoortObjectId: 'nummer' }, { link: null, problem: null }],
+    [
+      'objecttype Zaak in other case',
+      { ...linked, codeObjecttype: 'Zaak' },
+      { link: null, problem: null },
+    ],
+    [
+      'soort object id not uuid',
+      { ...linked, codeSoortObjectId: 'nummer' },
+      { link: null, problem: null },
+    ],
     ['no klantcontact', { ...linked, klantcontactId: null }, { link: null, problem: null }],
     ['register other than open-zaak', { ...linked, codeRegister: 'zrc' }, { link, problem: null }],
-    ['object id in upper case', { ...linked, objectId: zaak.toUpperCase() }, { link, problem: null }],
+    [
+      'object id in upper case',
+      { ...linked, objectId: zaak.toUpperCase() },
+      { link, problem: null },
+    ],
     ['object id with spaces', { ...linked, objectId: `  ${zaak}\t` }, { link, problem: null }],
-    ['object id not a uuid', { ...linked, objectId: 'ZAAK-2024-001' }, { link: null, problem: 'OBJECT_ID_NOT_A_UUID' }],
-    ['object id empty', { ...linked, objectId: '' }, { link: null, problem: 'OBJECT_ID_NOT_A_UUID' }],
-    ['uuid without dashes', { ...linked, objectId: zaak.replaceAll('-', '') }, { link: null, problem: 'OBJECT_ID_NOT_A_UUID' }],
+    [
+      'object id not a uuid',
+      { ...linked, objectId: 'ZAAK-2024-001' },
+      { link: null, problem: 'OBJECT_ID_NOT_A_UUID' },
+    ],
+    [
+      'object id empty',
+      { ...linked, objectId: '' },
+      { link: null, problem: 'OBJECT_ID_NOT_A_UUID' },
+    ],
+    [
+      'uuid without dashes',
+      { ...linked, objectId: zaak.replaceAll('-', '') },
+      { link: null, problem: 'OBJECT_ID_NOT_A_UUID' },
+    ],
     ['row uuid missing', { ...linked, uuid: null }, { link: null, problem: 'ROW_UUID_MISSING' }],
   ])('%s', (_name, row, expected) => {
     expect(linkOf(row as OnderwerpobjectRow | null)).toEqual(expected);
