@@ -61,3 +61,15 @@ export function eventsAbout(records: ConsumedRecord[], rowUuids: string[]): Publ
       return rowUuids.some((uuid) => linkTo.endsWith(`/${uuid}`));
     });
 }
+
+/**
+ * Groups events by record key. Events about different zaken sit in different output partitions,
+ * so only the order within one zaak is defined for a reader.
+ */
+export function eventsByZaak(events: PublishedEvent[]): Map<string | null, PublishedEvent[]> {
+  const groups = new Map<string | null, PublishedEvent[]>();
+  for (const event of events) {
+    groups.set(event.key, [...(groups.get(event.key) ?? []), event]);
+  }
+  return groups;
+}
