@@ -7,7 +7,18 @@ import {
   type OutputMessage,
 } from '../event/cloudevent.js';
 import type { NoLinkReason } from '../link/rule.js';
-import { encodeChangelogRecord, type ChangelogRecord } from '../state/changelog.js';
+import {
+  encodeChangelogRecord,
+  encodePositionRecord,
+  type ChangelogRecord,
+} from '../state/changelog.js';
+import type { PartitionState } from '../state/partition-state.js';
+import {
+  compareStreamPositions,
+  isResent,
+  streamPositionOf,
+  type StreamPosition,
+} from '../state/stream-position.js';
 import { transition, type LinkEventType, type LinkState } from '../transition/transition.js';
 import { deadLetterMessage, type DeadLetterMessage, type InputMessage } from './dead-letter.js';
 
@@ -25,11 +36,6 @@ export interface RejectedLink {
   reason: NoLinkReason;
 }
 
-/**
- * Everything one batch produces. The events, changelog records and dead letters go out together
- * and the offset is committed after they are acknowledged; only then do `updates` replace the
- * partition's state.
- */
 /** A dead letter with the facts the processor logs about it. */
 export interface RejectedRecord {
   offset: string;
@@ -38,6 +44,10 @@ export interface RejectedRecord {
   message: DeadLetterMessage;
 }
 
+/**
+ * Everything one batch produces. The events, changelog records, dead letters and the input offset
+ * are committed together; only then do `updates` and `position` replace the partition's state.
+ */
 export interface BatchResult {
   events: OutputMessage[];
   eventCounts: Record<LinkEventType, number>;
@@ -46,6 +56,10 @@ export interface BatchResult {
   updates: Map<string, LinkState | null>;
   rejectedLinks: RejectedLink[];
   tombstones: number;
+  /** Changes skipped because their stream position shows they were processed before. */
+  resent: number;
+  /** Stream position after the batch; unchanged when the batch held no newer change. */
+  position: StreamPosition | null;
   /** The offset to commit: one past the batch's last record. */
   nextOffset: string;
 }
@@ -53,7 +67,7 @@ export interface BatchResult {
 /** Runs a batch of input records through decode, transition and event building. Does no I/O. */
 export function processBatch(
   messages: InputMessage[],
-  state: ReadonlyMap<string, LinkState>,
+  state: Readonly<PartitionState>,
   settings: BatchSettings,
 ): BatchResult {
   const result: BatchResult = {
@@ -64,10 +78,12 @@ export function processBatch(
     updates: new Map(),
     rejectedLinks: [],
     tombstones: 0,
+    resent: 0,
+    position: state.position,
     nextOffset: '',
   };
   const current = (key: string) =>
-    result.updates.has(key) ? (result.updates.get(key) ?? null) : (state.get(key) ?? null);
+    result.updates.has(key) ? (result.updates.get(key) ?? null) : (state.rows.get(key) ?? null);
 
   for (const message of messages) {
     result.nextOffset = (BigInt(message.offset) + 1n).toString();
@@ -92,6 +108,18 @@ export function processBatch(
       continue;
     }
 
+    const position = streamPositionOf(decoded.position);
+    if (isResent(position, result.position)) {
+      result.resent += 1;
+      continue;
+    }
+    if (
+      position !== null &&
+      (result.position === null || compareStreamPositions(position, result.position) > 0)
+    ) {
+      result.position = position;
+    }
+
     const previous = current(decoded.key);
     const { next, events, problem } = transition(previous, decoded, (link) =>
       linkData(link, settings.openKlantBaseUrl, ''),
@@ -108,6 +136,9 @@ export function processBatch(
       result.events.push(toStructuredMessage(buildCloudEvent(event, origin, settings.source)));
       result.eventCounts[event.type] += 1;
     }
+  }
+  if (result.position !== state.position && result.position !== null) {
+    result.changelog.push(encodePositionRecord(settings.partition, result.position));
   }
   return result;
 }

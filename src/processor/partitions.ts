@@ -1,5 +1,5 @@
 import type { Logger } from '../logger.js';
-import type { PartitionState } from '../state/restore.js';
+import { emptyPartitionState, type PartitionState } from '../state/partition-state.js';
 
 /**
  * The lifecycle of an input partition in this instance:
@@ -63,7 +63,7 @@ export class PartitionStates {
     const restored = this.restore(partitions);
     for (const partition of partitions) {
       const entry: Entry = {
-        ready: restored.then((states) => states.get(partition) ?? new Map()),
+        ready: restored.then((states) => states.get(partition) ?? emptyPartitionState()),
       };
       // A failed restore is retried on the partition's next batch.
       entry.ready.catch(() => {
@@ -75,7 +75,7 @@ export class PartitionStates {
     }
     restored.then(
       (states) => {
-        const keys = [...states.values()].reduce((sum, state) => sum + state.size, 0);
+        const keys = [...states.values()].reduce((sum, state) => sum + state.rows.size, 0);
         this.logger.info(
           { partitions, keys, durationMs: Date.now() - started },
           'restored partition state from changelog',

@@ -4,7 +4,8 @@ import type { Config } from '../config.js';
 import { kafkajsLevel, kafkajsLogCreator, type Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { sendBatchResult } from '../sink/send.js';
-import { restorePartitions, type PartitionState } from '../state/restore.js';
+import type { PartitionState } from '../state/partition-state.js';
+import { restorePartitions } from '../state/restore.js';
 import { ensureTopics } from '../topics.js';
 import { processBatch, type BatchResult } from './batch.js';
 import { PartitionStates } from './partitions.js';
@@ -198,9 +199,10 @@ export class Processor {
     }
     this.metrics.recordsProcessed.inc({ outcome: 'dead-letter' }, result.deadLetters.length);
     this.metrics.recordsProcessed.inc({ outcome: 'tombstone' }, result.tombstones);
+    this.metrics.recordsProcessed.inc({ outcome: 'resent' }, result.resent);
     this.metrics.recordsProcessed.inc(
       { outcome: 'processed' },
-      records - result.deadLetters.length - result.tombstones,
+      records - result.deadLetters.length - result.tombstones - result.resent,
     );
   }
 
@@ -221,11 +223,12 @@ export class Processor {
 function applyUpdates(state: PartitionState, result: BatchResult): void {
   for (const [key, value] of result.updates) {
     if (value === null) {
-      state.delete(key);
+      state.rows.delete(key);
     } else {
-      state.set(key, value);
+      state.rows.set(key, value);
     }
   }
+  state.position = result.position;
 }
 
 /** Waits for a promise while heartbeating, so a long restore does not cost the assignment. */

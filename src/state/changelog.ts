@@ -1,14 +1,24 @@
 import { z } from 'zod';
 import { StateError } from '../errors.js';
 import type { LinkState } from '../transition/transition.js';
+import type { StreamPosition } from './stream-position.js';
 
 /**
  * The changelog topic holds one record per row key: the JSON LinkState while the row links to a
  * zaak, and a tombstone (null value) once it links to nothing, so compaction keeps only live links.
- * Its partition is the partition of the input record, which makes it co-partitioned with the
- * input topic.
+ * Each partition also holds the stream position of the last change processed, under a key that
+ * no row key (a decimal integer) can take. A changelog record's partition is the partition of the
+ * input record, which makes the changelog co-partitioned with the input topic.
  */
 export const changelogFormatVersion = 1;
+
+export const positionKey = '__stream_position__';
+
+const storedPosition = z.object({
+  v: z.literal(changelogFormatVersion),
+  lastCommitLsn: z.string().regex(/^\d+$/).nullable(),
+  changeLsn: z.string().regex(/^\d+$/),
+});
 
 const storedState = z.object({
   v: z.literal(changelogFormatVersion),
@@ -36,33 +46,49 @@ export function encodeChangelogRecord(
   return { partition, key, value };
 }
 
-/** Decodes a changelog value; `null` (a tombstone) means the row links to nothing. */
-export function decodeChangelogValue(
-  value: Buffer | null,
-  where: { topic: string; partition: number; offset: string },
-): LinkState | null {
+export function encodePositionRecord(partition: number, position: StreamPosition): ChangelogRecord {
+  return {
+    partition,
+    key: positionKey,
+    value: JSON.stringify({ v: changelogFormatVersion, ...position }),
+  };
+}
+
+type Where = { topic: string; partition: number; offset: string };
+
+/** Decodes a stream position record. */
+export function decodePositionValue(value: Buffer | null, where: Where): StreamPosition | null {
   if (value === null) {
     return null;
   }
-
-  let document: unknown;
-  try {
-    document = JSON.parse(value.toString('utf8'));
-  } catch (error) {
-    throw corrupted(where, 'is not valid JSON', error);
+  const parsed = storedPosition.safeParse(parseStored(value, where));
+  if (!parsed.success) {
+    throw corrupted(where, `does not match format version ${changelogFormatVersion}`, parsed.error);
   }
-  const parsed = storedState.safeParse(document);
+  return { lastCommitLsn: parsed.data.lastCommitLsn, changeLsn: parsed.data.changeLsn };
+}
+
+/** Decodes a row's changelog value; `null` (a tombstone) means the row links to nothing. */
+export function decodeChangelogValue(value: Buffer | null, where: Where): LinkState | null {
+  if (value === null) {
+    return null;
+  }
+  const parsed = storedState.safeParse(parseStored(value, where));
   if (!parsed.success) {
     throw corrupted(where, `does not match format version ${changelogFormatVersion}`, parsed.error);
   }
   return { zaak: parsed.data.zaak, data: parsed.data.data };
 }
 
-function corrupted(
-  where: { topic: string; partition: number; offset: string },
-  problem: string,
-  cause: unknown,
-): StateError {
+function parseStored(value: Buffer, where: Where): unknown {
+  try {
+    return JSON.parse(value.toString('utf8'));
+  } catch (error) {
+    throw corrupted(where, 'is not valid JSON', error);
+  }
+}
+
+function corrupted(where: Where, problem: string, cause: unknown): StateError {
   return new StateError(
     `State record at ${where.topic}[${where.partition}]@${where.offset} ${problem}. Another ` +
       'application may write to this changelog topic; give each processor group its own ' +

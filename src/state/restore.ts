@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from '../logger.js';
-import type { LinkState } from '../transition/transition.js';
-import { decodeChangelogValue } from './changelog.js';
-
-export type PartitionState = Map<string, LinkState>;
+import { decodeChangelogValue, decodePositionValue, positionKey } from './changelog.js';
+import { emptyPartitionState, type PartitionState } from './partition-state.js';
 
 const progressIntervalMs = 5_000;
 
@@ -21,7 +19,7 @@ export async function restorePartitions(
   groupIdPrefix: string,
   logger: Logger,
 ): Promise<Map<number, PartitionState>> {
-  const states = new Map<number, PartitionState>(partitions.map((p) => [p, new Map()]));
+  const states = new Map(partitions.map((p) => [p, emptyPartitionState()]));
   const admin = kafka.admin();
   await admin.connect();
   let endOffsets: Map<number, bigint>;
@@ -88,11 +86,15 @@ export async function restorePartitions(
               }
               const where = { topic, partition: batch.partition, offset: message.offset };
               const key = message.key?.toString('utf8') ?? '';
-              const value = decodeChangelogValue(message.value, where);
-              if (value === null) {
-                state.delete(key);
+              if (key === positionKey) {
+                state.position = decodePositionValue(message.value, where);
               } else {
-                state.set(key, value);
+                const value = decodeChangelogValue(message.value, where);
+                if (value === null) {
+                  state.rows.delete(key);
+                } else {
+                  state.rows.set(key, value);
+                }
               }
               restored += 1;
             }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { processBatch, type BatchSettings } from '../../src/processor/batch.js';
 import type { LinkState } from '../../src/transition/transition.js';
+import { emptyPartitionState } from '../../src/state/partition-state.js';
 import { asMessages, fixture, type FixtureFile } from '../support/fixtures.js';
 
 const settings: BatchSettings = {
@@ -20,6 +21,14 @@ function afterOf(name: string, file: FixtureFile = 'with-schemas.json') {
   const parsed = JSON.parse(fixture(file, name).value!);
   const envelope = 'payload' in parsed ? parsed.payload : parsed;
   return { row: envelope.after as Row, tsMs: envelope.source.ts_ms as number };
+}
+
+function positionOf(record: { value: string | null }) {
+  const parsed = JSON.parse(record.value!);
+  const [lastCommitLsn, changeLsn] = JSON.parse(
+    ('payload' in parsed ? parsed.payload : parsed).source.sequence,
+  );
+  return { lastCommitLsn, changeLsn };
 }
 
 function wholeSeconds(tsMs: number): string {
@@ -77,7 +86,7 @@ describe.each<FixtureFile>(['with-schemas.json', 'without-schemas.json'])(
       const firstZaak = created.row.onderwerpobjectidentificator_object_id;
       const secondZaak = moved.row.onderwerpobjectidentificator_object_id;
 
-      const result = processBatch(asMessages(records), new Map(), settings);
+      const result = processBatch(asMessages(records), emptyPartitionState(), settings);
 
       expect(published(result)).toEqual([
         expectedEvent('zaak-gekoppeld', firstZaak, created.row.uuid, created.tsMs),
@@ -89,11 +98,20 @@ describe.each<FixtureFile>(['with-schemas.json', 'without-schemas.json'])(
       expect(result.tombstones).toBe(1);
       expect(result.nextOffset).toBe('106');
       expect(result.updates).toEqual(new Map([[String(created.row.id), null]]));
-      expect(result.changelog.map((record) => [record.partition, record.value === null])).toEqual([
-        [2, false],
-        [2, false],
-        [2, true],
+      const rowKey = String(created.row.id);
+      expect(result.changelog.map((record) => [record.partition, record.key])).toEqual([
+        [2, rowKey],
+        [2, rowKey],
+        [2, rowKey],
+        [2, '__stream_position__'],
       ]);
+      expect(result.changelog.map((record) => record.value === null)).toEqual([
+        false,
+        false,
+        true,
+        false,
+      ]);
+      expect(result.position).toEqual(positionOf(fixture(file, 'delete')));
     });
 
     it('gives the same event ids on a replay', () => {
@@ -101,8 +119,8 @@ describe.each<FixtureFile>(['with-schemas.json', 'without-schemas.json'])(
       const ids = (result: ReturnType<typeof processBatch>) =>
         result.events.map((message) => JSON.parse(message.value).id as string);
 
-      const first = ids(processBatch(messages, new Map(), settings));
-      const replay = ids(processBatch(messages, new Map(), settings));
+      const first = ids(processBatch(messages, emptyPartitionState(), settings));
+      const replay = ids(processBatch(messages, emptyPartitionState(), settings));
 
       expect(replay).toEqual(first);
       expect(new Set(first).size).toBe(4);
@@ -116,12 +134,13 @@ describe.each<FixtureFile>(['with-schemas.json', 'without-schemas.json'])(
 
       const seeded = processBatch(
         asMessages([fixture(file, 'snapshot read of a linked row')]),
-        new Map(),
+        emptyPartitionState(),
         settings,
       );
-      const state = new Map([
-        [String(snapshot.row.id), seeded.updates.get(String(snapshot.row.id))!],
-      ]);
+      const state = {
+        rows: new Map([[String(snapshot.row.id), seeded.updates.get(String(snapshot.row.id))!]]),
+        position: null,
+      };
       const afterDelete = processBatch(
         asMessages([fixture(file, 'delete after snapshot')]),
         state,
@@ -145,7 +164,7 @@ describe.each<FixtureFile>(['with-schemas.json', 'without-schemas.json'])(
           linkObjectType: 'Onderwerpobject',
         },
       };
-      const state = new Map([[String(created.row.id), stored]]);
+      const state = { rows: new Map([[String(created.row.id), stored]]), position: null };
 
       const result = processBatch(asMessages([fixture(file, 'delete')]), state, settings);
 
@@ -154,6 +173,62 @@ describe.each<FixtureFile>(['with-schemas.json', 'without-schemas.json'])(
   },
 );
 
+describe('processBatch with re-sent changes', () => {
+  const file: FixtureFile = 'with-schemas.json';
+  const lifecycle = ['create linked', 'update register', 'update zaak', 'update objecttype'];
+
+  it('skips changes at or before the stored position', () => {
+    const records = lifecycle.map((name) => fixture(file, name));
+    const first = processBatch(asMessages(records), emptyPartitionState(), settings);
+    const state = { rows: new Map(), position: first.position };
+    for (const [key, value] of first.updates) {
+      if (value !== null) {
+        state.rows.set(key, value);
+      }
+    }
+
+    const again = processBatch(asMessages(records.slice(1)), state, settings);
+
+    expect(again.events).toEqual([]);
+    expect(again.resent).toBe(3);
+    expect(again.changelog).toEqual([]);
+    expect(again.position).toBe(first.position);
+  });
+
+  it('processes the changes after a re-sent prefix', () => {
+    const records = lifecycle.map((name) => fixture(file, name));
+    const prefix = processBatch(asMessages(records.slice(0, 2)), emptyPartitionState(), settings);
+    const state = { rows: new Map(), position: prefix.position };
+    for (const [key, value] of prefix.updates) {
+      if (value !== null) {
+        state.rows.set(key, value);
+      }
+    }
+
+    const replay = processBatch(asMessages(records), state, settings);
+    const whole = processBatch(asMessages(records), emptyPartitionState(), settings);
+
+    // The first change streamed after the snapshot has no last commit LSN, so it is processed
+    // again; the state already links the row to that zaak, so it emits nothing.
+    expect(replay.resent).toBe(1);
+    expect(replay.events).toEqual(whole.events.slice(1));
+    expect(replay.position).toEqual(whole.position);
+  });
+
+  it('never skips a snapshot read', () => {
+    const snapshot = fixture(file, 'snapshot read of a linked row');
+    const state = {
+      rows: new Map(),
+      position: { lastCommitLsn: '999999999999', changeLsn: '999999999999' },
+    };
+
+    const result = processBatch(asMessages([snapshot]), state, settings);
+
+    expect(result.resent).toBe(0);
+    expect(result.updates.size).toBe(1);
+  });
+});
+
 describe('processBatch with bad records', () => {
   it('sends a bad record to the dead-letter topic and processes the rest', () => {
     const created = fixture('without-schemas.json', 'create linked');
@@ -161,7 +236,7 @@ describe('processBatch with bad records', () => {
     const messages = asMessages([created, { key: created.key, value: '{"op":' }, moved]);
     messages[1]!.headers = { traceparent: '00-abc-def-01' };
 
-    const result = processBatch(messages, new Map(), settings);
+    const result = processBatch(messages, emptyPartitionState(), settings);
 
     expect(result.events).toHaveLength(3);
     expect(result.deadLetters).toEqual([
