@@ -16,6 +16,8 @@ Environment variables:
   KAFKA_GROUP_ID            consumer group id (default openklant-zaak-cdc)
   KAFKA_CLIENT_ID           client id (default openklant-zaak-cdc)
   KAFKA_SESSION_TIMEOUT_MS  consumer session timeout in milliseconds (default 30000)
+  KAFKA_TRANSACTION_TIMEOUT_MS
+                            transaction timeout in milliseconds (default 60000)
   KAFKA_TOPIC_REPLICATION_FACTOR
                             replication factor of topics the processor creates
                             (default: the smaller of 3 and the number of brokers)

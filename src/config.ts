@@ -32,6 +32,7 @@ const environmentSchema = z.object({
   KAFKA_GROUP_ID: z.string().min(1).default('openklant-zaak-cdc'),
   KAFKA_SESSION_TIMEOUT_MS: positiveInteger.default(30_000),
   KAFKA_TOPIC_REPLICATION_FACTOR: positiveInteger.optional(),
+  KAFKA_TRANSACTION_TIMEOUT_MS: positiveInteger.default(60_000),
   ONDERWERPOBJECT_TOPIC: topicName.default('openklant.public.klantinteracties_onderwerpobject'),
   CLOUDEVENTS_TOPIC: topicName.default('openklant.zaak-cloudevents'),
   STATE_CHANGELOG_TOPIC: topicName.optional(),
@@ -53,6 +54,8 @@ export interface Config {
     clientId: string;
     groupId: string;
     sessionTimeoutMs: number;
+    /** How long the broker lets a transaction stay open before it aborts it. */
+    transactionTimeoutMs: number;
     /** Unset means the smaller of 3 and the number of brokers. */
     replicationFactor: number | undefined;
   };
@@ -100,6 +103,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       clientId: env.KAFKA_CLIENT_ID,
       groupId: env.KAFKA_GROUP_ID,
       sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS,
+      transactionTimeoutMs: env.KAFKA_TRANSACTION_TIMEOUT_MS,
       replicationFactor: env.KAFKA_TOPIC_REPLICATION_FACTOR,
     },
     topics: {

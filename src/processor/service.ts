@@ -1,9 +1,10 @@
 import type { Server } from 'node:http';
-import kafkajs, { type Consumer, type EachBatchPayload, type Kafka, type Producer } from 'kafkajs';
+import kafkajs, { type Consumer, type EachBatchPayload, type Kafka } from 'kafkajs';
 import type { Config } from '../config.js';
 import { kafkajsLevel, kafkajsLogCreator, type Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
-import { sendBatchResult } from '../sink/send.js';
+import { topicMessagesOf } from '../sink/send.js';
+import { PartitionTransactions } from '../sink/transactions.js';
 import type { PartitionState } from '../state/partition-state.js';
 import { restorePartitions } from '../state/restore.js';
 import { ensureTopics } from '../topics.js';
@@ -13,14 +14,15 @@ import { PartitionStates } from './partitions.js';
 const { Kafka: KafkaClient } = kafkajs;
 
 /**
- * The long-running processor: one consumer in the group, one idempotent producer, and the state
- * of the assigned partitions. For each batch it sends the events, changelog records and dead
- * letters, waits for their acknowledgement, and only then commits the input offset.
+ * The long-running processor: one consumer in the group, one transactional producer per assigned
+ * partition, and the state of the assigned partitions. Each batch's events, changelog records,
+ * dead letters and input offset are committed in one Kafka transaction; the in-memory state takes
+ * the batch's updates only after the commit.
  */
 export class Processor {
   private readonly kafka: Kafka;
   private readonly consumer: Consumer;
-  private readonly producer: Producer;
+  private readonly transactions: PartitionTransactions;
   private readonly states: PartitionStates;
   private metricsServer: Server | undefined;
   private stopping: Promise<void> | undefined;
@@ -45,11 +47,15 @@ export class Processor {
       heartbeatInterval: Math.max(1_000, Math.floor(config.kafka.sessionTimeoutMs / 10)),
       allowAutoTopicCreation: false,
     });
-    this.producer = this.kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-    });
+    this.transactions = new PartitionTransactions(
+      this.kafka,
+      {
+        groupId: config.kafka.groupId,
+        inputTopic: config.topics.input,
+        transactionTimeoutMs: config.kafka.transactionTimeoutMs,
+      },
+      logger.child({ component: 'transactions' }),
+    );
     this.states = new PartitionStates(
       (partitions) => this.restore(partitions),
       logger.child({ component: 'state' }),
@@ -77,11 +83,13 @@ export class Processor {
       await admin.disconnect();
     }
 
-    await this.producer.connect();
     await this.consumer.connect();
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
       const assigned = payload.memberAssignment[topics.input] ?? [];
       const { added, revoked } = this.states.assign(assigned);
+      for (const partition of revoked) {
+        void this.transactions.release(partition);
+      }
       this.logger.info(
         { groupId: payload.groupId, memberId: payload.memberId, assigned, added, revoked },
         'partition assignment changed',
@@ -115,7 +123,7 @@ export class Processor {
   private async disconnect(): Promise<void> {
     this.logger.info({ groupId: this.config.kafka.groupId }, 'stopping processor');
     await this.consumer.disconnect();
-    await this.producer.disconnect();
+    await this.transactions.close();
     await new Promise<void>((resolve) => {
       if (this.metricsServer === undefined) {
         resolve();
@@ -131,6 +139,9 @@ export class Processor {
     const { topic, partition } = batch;
     const started = process.hrtime.bigint();
 
+    // A heartbeat first: an instance that was paused past its session timeout learns here that
+    // it lost its partitions, before it fences the new owner's producer.
+    await heartbeat();
     const state = await waitWithHeartbeat(this.states.get(partition), heartbeat);
     if (!isRunning() || isStale() || batch.isEmpty()) {
       return;
@@ -143,11 +154,11 @@ export class Processor {
       openKlantBaseUrl: this.config.events.openKlantBaseUrl,
     });
     try {
-      await sendBatchResult(this.producer, this.config.topics, result);
-      await this.consumer.commitOffsets([{ topic, partition, offset: result.nextOffset }]);
+      const topicMessages = topicMessagesOf(this.config.topics, result);
+      await this.transactions.commit(partition, topicMessages, result.nextOffset);
     } catch (error) {
-      // The changelog may already hold this batch's writes, so the in-memory state is rebuilt
-      // from it before the partition's records are processed again.
+      // Whether the transaction committed is unknown when the commit request itself failed, so
+      // the state is restored from the committed changelog before the records are read again.
       this.states.invalidate(partition);
       this.logger.error(
         {
@@ -157,7 +168,7 @@ export class Processor {
           offset: batch.firstOffset(),
           nextOffset: result.nextOffset,
         },
-        'sending batch output or committing its offset failed; the batch will be processed again',
+        'transaction of the batch failed; the partition is restored and its records read again',
       );
       throw error;
     }
@@ -208,6 +219,7 @@ export class Processor {
 
   private async restore(partitions: number[]): Promise<Map<number, PartitionState>> {
     const started = process.hrtime.bigint();
+    await Promise.all(partitions.map((partition) => this.transactions.fence(partition)));
     const states = await restorePartitions(
       this.kafka,
       this.config.topics.changelog,

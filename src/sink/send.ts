@@ -1,19 +1,9 @@
-import kafkajs, { type Producer, type TopicMessages } from 'kafkajs';
+import type { TopicMessages } from 'kafkajs';
 import type { Config } from '../config.js';
 import type { BatchResult } from '../processor/batch.js';
 
-const { CompressionTypes } = kafkajs;
-
-/**
- * Sends a batch's CloudEvents, changelog records and dead letters in one produce call and waits
- * until all in-sync replicas acknowledge them (acks=-1). The producer is idempotent, so a
- * retried produce request does not write a record twice.
- */
-export async function sendBatchResult(
-  producer: Producer,
-  topics: Config['topics'],
-  result: BatchResult,
-): Promise<void> {
+/** Groups a batch's CloudEvents, changelog records and dead letters by topic for one send. */
+export function topicMessagesOf(topics: Config['topics'], result: BatchResult): TopicMessages[] {
   const topicMessages: TopicMessages[] = [];
   if (result.changelog.length > 0) {
     topicMessages.push({ topic: topics.changelog, messages: result.changelog });
@@ -27,8 +17,5 @@ export async function sendBatchResult(
       messages: result.deadLetters.map((rejected) => rejected.message),
     });
   }
-  if (topicMessages.length === 0) {
-    return;
-  }
-  await producer.sendBatch({ topicMessages, acks: -1, compression: CompressionTypes.None });
+  return topicMessages;
 }

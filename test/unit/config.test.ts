@@ -15,6 +15,7 @@ describe('loadConfig', () => {
         clientId: 'openklant-zaak-cdc',
         groupId: 'openklant-zaak-cdc',
         sessionTimeoutMs: 30000,
+        transactionTimeoutMs: 60000,
         replicationFactor: undefined,
       },
       topics: {

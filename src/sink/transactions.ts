@@ -1,0 +1,114 @@
+import type { Kafka, Producer, TopicMessages } from 'kafkajs';
+import type { Logger } from '../logger.js';
+
+export interface TransactionSettings {
+  groupId: string;
+  inputTopic: string;
+  transactionTimeoutMs: number;
+}
+
+/**
+ * One transactional producer per assigned input partition, with the transactional id
+ * `{groupId}-{inputTopic}-{partition}`. kafkajs sends no consumer group metadata with
+ * TxnOffsetCommit (KIP-447), so the broker cannot fence by group generation; fencing comes from
+ * the transactional id instead. The instance that takes over a partition initialises a producer
+ * with that id, which bumps its epoch and aborts any transaction the previous owner left open, and
+ * from then on every request of the previous owner's producer fails with INVALID_PRODUCER_EPOCH.
+ *
+ * A producer's transactions go through these states; a failure in any of them discards the
+ * producer, because kafkajs can stay in ABORTING or COMMITTING after a failed request:
+ *
+ *   (none) --fence: InitProducerId--> READY --begin--> TRANSACTING
+ *   TRANSACTING --send, sendOffsets, EndTxn(commit)--> READY
+ *   TRANSACTING --error--> abort, discard --> (none)
+ */
+export class PartitionTransactions {
+  private readonly producers = new Map<number, Producer>();
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly settings: TransactionSettings,
+    private readonly logger: Logger,
+  ) {}
+
+  /**
+   * Initialises the partition's producer, which fences any earlier owner and completes its open
+   * transaction. Must finish before the partition's state is restored from the changelog, so that
+   * the restore reads every transaction that earlier owner could still commit.
+   */
+  async fence(partition: number): Promise<Producer> {
+    await this.release(partition);
+    const transactionalId = this.transactionalId(partition);
+    const producer = this.kafka.producer({
+      transactionalId,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      transactionTimeout: this.settings.transactionTimeoutMs,
+    });
+    await producer.connect();
+    try {
+      // kafkajs sends InitProducerId with the transactional id only when the first transaction
+      // begins; an empty transaction makes that happen now. Its abort sends nothing.
+      const transaction = await producer.transaction();
+      await transaction.abort();
+    } catch (error) {
+      await producer.disconnect().catch(() => undefined);
+      throw error;
+    }
+    this.producers.set(partition, producer);
+    this.logger.debug({ partition, transactionalId }, 'transactional producer initialised');
+    return producer;
+  }
+
+  /**
+   * Sends the messages and commits the input offset in one transaction. On failure the
+   * transaction is aborted, the producer discarded, and the error thrown again.
+   */
+  async commit(
+    partition: number,
+    topicMessages: TopicMessages[],
+    nextOffset: string,
+  ): Promise<void> {
+    const producer = this.producers.get(partition) ?? (await this.fence(partition));
+    const transaction = await producer.transaction();
+    try {
+      if (topicMessages.length > 0) {
+        await transaction.sendBatch({ topicMessages, acks: -1 });
+      }
+      await transaction.sendOffsets({
+        consumerGroupId: this.settings.groupId,
+        topics: [
+          { topic: this.settings.inputTopic, partitions: [{ partition, offset: nextOffset }] },
+        ],
+      });
+      await transaction.commit();
+    } catch (error) {
+      await transaction.abort().catch((abortError: unknown) => {
+        this.logger.warn(
+          { err: abortError, partition, transactionalId: this.transactionalId(partition) },
+          'aborting the failed transaction failed too; the next owner aborts it when it fences',
+        );
+      });
+      await this.release(partition);
+      throw error;
+    }
+  }
+
+  /** Disconnects the partition's producer, when the partition is revoked or its state dropped. */
+  async release(partition: number): Promise<void> {
+    const producer = this.producers.get(partition);
+    this.producers.delete(partition);
+    await producer?.disconnect().catch((error: unknown) => {
+      this.logger.warn({ err: error, partition }, 'disconnecting transactional producer failed');
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.producers.keys()].map((partition) => this.release(partition)));
+  }
+
+  private transactionalId(partition: number): string {
+    return `${this.settings.groupId}-${this.settings.inputTopic}-${partition}`;
+  }
+}
