@@ -1,3 +1,5 @@
+import kafkajs from 'kafkajs';
+
 /**
  * The processor's errors. The class says how to recover:
  *
@@ -6,6 +8,9 @@
  *   and processing continues with the next record.
  * - `StateError`: the restored state or a topic layout is inconsistent; the partition cannot
  *   be processed until an operator acts.
+ * - `TransactionFailedError`: a batch's transaction was aborted or fenced; the partition's state
+ *   and producer are dropped and kafkajs retries the fetch, which restores the partition first,
+ *   or rejoins the group when the instance lost the partition.
  */
 
 /** Position of an input record, carried by every error about that record. */
@@ -53,4 +58,25 @@ export function excerpt(value: unknown, maxLength = 120): string {
     return String(value);
   }
   return text.length > maxLength ? `${text.slice(0, maxLength)}…` : text;
+}
+
+/**
+ * A batch transaction that failed, retriable for kafkajs. kafkajs marks a fenced producer's error
+ * (INVALID_PRODUCER_EPOCH) as not retriable, which would crash the consumer for good; after the
+ * processor dropped the partition's state and producer, retrying is safe.
+ */
+export class TransactionFailedError extends kafkajs.KafkaJSError {
+  override readonly name = 'TransactionFailedError';
+
+  constructor(
+    readonly position: RecordPosition,
+    cause: Error,
+  ) {
+    super(
+      `Transaction for ${position.topic}[${position.partition}] from offset ${position.offset} ` +
+        `failed (${cause.message}); the partition is restored from its changelog and read again.`,
+      // kafkajs accepts `cause` at run time; its type declarations omit it.
+      { retriable: true, cause } as ConstructorParameters<typeof kafkajs.KafkaJSError>[1],
+    );
+  }
 }

@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import kafkajs, { type Consumer, type EachBatchPayload, type Kafka } from 'kafkajs';
 import type { Config } from '../config.js';
+import { TransactionFailedError } from '../errors.js';
 import { kafkajsLevel, kafkajsLogCreator, type Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { topicMessagesOf } from '../sink/send.js';
@@ -170,7 +171,8 @@ export class Processor {
         },
         'transaction of the batch failed; the partition is restored and its records read again',
       );
-      throw error;
+      const position = { topic, partition, offset: batch.firstOffset() ?? result.nextOffset };
+      throw new TransactionFailedError(position, error as Error);
     }
 
     // kafkajs fetches from the last resolved offset, not the committed one.
@@ -203,6 +205,12 @@ export class Processor {
       this.logger.warn(
         { ...where, offset: rejected.offset, rowKey: rejected.rowKey, reason: rejected.reason },
         'row names a zaak but does not link to it',
+      );
+    }
+    if (result.resent > 0) {
+      this.logger.info(
+        { ...where, resent: result.resent, position: result.position },
+        'skipped changes at or before the stored stream position',
       );
     }
     for (const [type, count] of Object.entries(result.eventCounts)) {

@@ -107,43 +107,57 @@ export function rowIdOf(key: string | null): number | undefined {
 }
 
 /**
- * Waits until Debezium has published `count` or more changes (tombstones excluded) of each row,
- * then until the group has committed past the last of them. After that, the processor has sent
- * every event those changes cause.
+ * Waits until Debezium has published `changes` or more changes (tombstones excluded) of each row,
+ * then until the group has committed past the last of them. After that, the processor has
+ * committed every event those changes cause.
  */
 export async function waitUntilProcessed(
   admin: Admin,
   input: TopicReader,
   groupId: string,
   rows: { id: number; changes: number }[],
+  timeoutMs = 60_000,
 ): Promise<void> {
-  const lastOffsets = await waitFor('Debezium to publish the changes', () => {
-    const last = new Map<number, bigint>();
-    for (const row of rows) {
-      const changes = input.records.filter(
-        (record) => record.value !== null && rowIdOf(record.key) === row.id,
-      );
-      if (changes.length < row.changes) {
-        return undefined;
+  const lastOffsets = await waitFor(
+    'Debezium to publish the changes',
+    () => {
+      const seen = new Map<number, { count: number; partition: number; offset: bigint }>();
+      for (const record of input.records) {
+        const id = record.value === null ? undefined : rowIdOf(record.key);
+        if (id !== undefined) {
+          const count = (seen.get(id)?.count ?? 0) + 1;
+          seen.set(id, { count, partition: record.partition, offset: BigInt(record.offset) });
+        }
       }
-      const { partition, offset } = changes[changes.length - 1]!;
-      last.set(partition, maxOf(last.get(partition) ?? 0n, BigInt(offset)));
-    }
-    return last;
-  });
+      const last = new Map<number, bigint>();
+      for (const row of rows) {
+        const entry = seen.get(row.id);
+        if (entry === undefined || entry.count < row.changes) {
+          return undefined;
+        }
+        last.set(entry.partition, maxOf(last.get(entry.partition) ?? 0n, entry.offset));
+      }
+      return last;
+    },
+    timeoutMs,
+  );
 
-  await waitFor(`group ${groupId} to commit past the changes`, async () => {
-    const committed = await admin.fetchOffsets({ groupId, topics: [input.topic] });
-    const offsets = new Map(
-      committed[0]!.partitions.map(({ partition, offset }) => [partition, BigInt(offset)]),
-    );
-    for (const [partition, offset] of lastOffsets) {
-      if ((offsets.get(partition) ?? -1n) <= offset) {
-        return undefined;
+  await waitFor(
+    `group ${groupId} to commit past the changes`,
+    async () => {
+      const committed = await admin.fetchOffsets({ groupId, topics: [input.topic] });
+      const offsets = new Map(
+        committed[0]!.partitions.map(({ partition, offset }) => [partition, BigInt(offset)]),
+      );
+      for (const [partition, offset] of lastOffsets) {
+        if ((offsets.get(partition) ?? -1n) <= offset) {
+          return undefined;
+        }
       }
-    }
-    return true;
-  });
+      return true;
+    },
+    timeoutMs,
+  );
 }
 
 function maxOf(a: bigint, b: bigint): bigint {
