@@ -107,5 +107,8 @@ await new Promise((done) => processor.on('exit', done));
 process.stderr.write(
   `\nPublished ${ours.length} CloudEvents for the demo rows. The stack is still up:\n` +
     `  kcat -b ${stack.kafkaBootstrapServers} -C -t ${outputTopic} -e -f '%k %h %s\\n'\n` +
-    '  deploy/local/stack status | down\n',
+    '  deploy/local/stack status\n' +
+    '  deploy/local/stack down\n' +
+    'Events are printed per output partition, so events about different zaken may appear in\n' +
+    'another order than the SQL ran; the events about one zaak are in order.\n',
 );

@@ -23,16 +23,34 @@ const baseUrl = z
   )
   .transform((value) => value.replace(/\/+$/, ''));
 
-const positiveInteger = z.coerce.number().int().positive();
+/** A whole number in decimal digits between `min` and `max`, described by `expected` on error. */
+function integer(min: number, max: number, expected: string) {
+  return z
+    .string()
+    .regex(/^\d+$/, expected)
+    .transform(Number)
+    .pipe(z.number().min(min, expected).max(max, expected));
+}
 
 /** Environment variables the processor reads, with their defaults. */
 const environmentSchema = z.object({
   KAFKA_BOOTSTRAP_SERVERS: bootstrapServers,
   KAFKA_CLIENT_ID: z.string().min(1).default('openklant-zaak-cdc'),
   KAFKA_GROUP_ID: z.string().min(1).default('openklant-zaak-cdc'),
-  KAFKA_SESSION_TIMEOUT_MS: positiveInteger.default(30_000),
-  KAFKA_TOPIC_REPLICATION_FACTOR: positiveInteger.optional(),
-  KAFKA_TRANSACTION_TIMEOUT_MS: positiveInteger.default(60_000),
+  // The bounds are the brokers' default group.min.session.timeout.ms and
+  // group.max.session.timeout.ms; a broker rejects a session timeout outside its own bounds.
+  KAFKA_SESSION_TIMEOUT_MS: integer(
+    6_000,
+    1_800_000,
+    'a whole number of milliseconds from 6000 to 1800000',
+  ).default(30_000),
+  KAFKA_TOPIC_REPLICATION_FACTOR: integer(1, 32_767, 'a whole number from 1').optional(),
+  // The upper bound is the brokers' default transaction.max.timeout.ms.
+  KAFKA_TRANSACTION_TIMEOUT_MS: integer(
+    1_000,
+    900_000,
+    'a whole number of milliseconds from 1000 to 900000',
+  ).default(60_000),
   ONDERWERPOBJECT_TOPIC: topicName.default('openklant.public.klantinteracties_onderwerpobject'),
   CLOUDEVENTS_TOPIC: topicName.default('openklant.zaak-cloudevents'),
   STATE_CHANGELOG_TOPIC: topicName.optional(),
@@ -45,7 +63,7 @@ const environmentSchema = z.object({
   OPENKLANT_BASE_URL: baseUrl,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
   METRICS_HOST: z.string().min(1).default('127.0.0.1'),
-  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  METRICS_PORT: integer(0, 65_535, 'a port number from 0 to 65535').default(9464),
 });
 
 export interface Config {
@@ -75,8 +93,8 @@ export interface Config {
 }
 
 /**
- * Reads the configuration from environment variables. Throws a ConfigError naming the variable,
- * its value and the expected form for the first invalid one.
+ * Reads the configuration from environment variables. Throws a ConfigError that names each
+ * invalid variable, its value and the expected form, one per line.
  */
 export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {
   const present = Object.fromEntries(
@@ -84,16 +102,14 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
   );
   const parsed = environmentSchema.safeParse(present);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const variable = String(issue.path[0]);
-    const value = environment[variable];
-    const missing = value === undefined || value === '';
-    const shown = missing ? 'is not set' : `is "${value}"`;
-    const expected = missing ? 'it to be set' : expectation(issue);
-    throw new ConfigError(
-      variable,
-      `Environment variable ${variable} ${shown}; expected ${expected}.`,
-    );
+    const problems = new Map<string, string>();
+    for (const issue of parsed.error.issues) {
+      const variable = String(issue.path[0]);
+      if (!problems.has(variable)) {
+        problems.set(variable, describeProblem(variable, environment[variable], issue));
+      }
+    }
+    throw new ConfigError([...problems.keys()][0]!, [...problems.values()].join('\n'));
   }
 
   const env = parsed.data;
@@ -118,17 +134,19 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
   };
 }
 
-function expectation(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'invalid_value') {
-    return `one of ${issue.values.map((value) => String(value)).join(', ')}`;
+function describeProblem(
+  variable: string,
+  value: string | undefined,
+  issue: z.core.$ZodIssue,
+): string {
+  if (value === undefined || value === '') {
+    return `Environment variable ${variable} is not set; expected it to be set.`;
   }
-  if (issue.code === 'invalid_type') {
-    return `a value of type ${issue.expected}`;
-  }
-  if (issue.code === 'too_small' || issue.code === 'too_big') {
-    return issue.message.replace(/^Too (small|big): /, '');
-  }
-  return issue.message;
+  const expected =
+    issue.code === 'invalid_value'
+      ? `one of ${issue.values.map((allowed) => String(allowed)).join(', ')}`
+      : issue.message;
+  return `Environment variable ${variable} is "${value}"; expected ${expected}.`;
 }
 
 function isHttpUrlWithoutQuery(value: string): boolean {

@@ -21,21 +21,26 @@ export async function ensureTopics(admin: Admin, config: Config, logger: Logger)
   }
 
   const replicationFactor = config.kafka.replicationFactor ?? (await defaultReplication(admin));
-  const created = await admin.createTopics({
-    waitForLeaders: true,
-    topics: [
-      {
-        topic: config.topics.changelog,
-        numPartitions: partitions,
-        replicationFactor,
-        configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
-      },
-      { topic: config.topics.output, numPartitions: partitions, replicationFactor },
-      { topic: config.topics.deadLetter, numPartitions: partitions, replicationFactor },
-    ],
-  });
-  if (created) {
-    logger.info({ partitions, replicationFactor }, 'created missing topics');
+  const existing = new Set(await admin.listTopics());
+  const wanted = [
+    {
+      topic: config.topics.changelog,
+      numPartitions: partitions,
+      replicationFactor,
+      configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
+    },
+    { topic: config.topics.output, numPartitions: partitions, replicationFactor },
+    { topic: config.topics.deadLetter, numPartitions: partitions, replicationFactor },
+  ];
+  // Asking only for missing topics keeps kafkajs from logging the broker's TOPIC_ALREADY_EXISTS
+  // answer as an error.
+  const missing = wanted.filter((topic) => !existing.has(topic.topic));
+  if (missing.length > 0) {
+    await admin.createTopics({ waitForLeaders: true, topics: missing });
+    logger.info(
+      { topics: missing.map((topic) => topic.topic), partitions, replicationFactor },
+      'created missing topics',
+    );
   }
 
   const changelogPartitions = await partitionCount(admin, config.topics.changelog);

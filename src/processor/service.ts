@@ -156,7 +156,7 @@ export class Processor {
     });
     try {
       const topicMessages = topicMessagesOf(this.config.topics, result);
-      await this.transactions.commit(partition, topicMessages, result.nextOffset);
+      await this.transactions.commit(partition, topicMessages, result.nextOffset, heartbeat);
     } catch (error) {
       // Whether the transaction committed is unknown when the commit request itself failed, so
       // the state is restored from the committed changelog before the records are read again.
@@ -171,6 +171,10 @@ export class Processor {
         },
         'transaction of the batch failed; the partition is restored and its records read again',
       );
+      if (isGroupMembershipError(error)) {
+        // kafkajs rejoins the group on these errors, but only when it sees them unwrapped.
+        throw error;
+      }
       const position = { topic, partition, offset: batch.firstOffset() ?? result.nextOffset };
       throw new TransactionFailedError(position, error as Error);
     }
@@ -238,6 +242,18 @@ export class Processor {
     this.metrics.restoreSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
     return states;
   }
+}
+
+const groupMembershipErrors = new Set([
+  'REBALANCE_IN_PROGRESS',
+  'ILLEGAL_GENERATION',
+  'NOT_COORDINATOR_FOR_GROUP',
+  'UNKNOWN_MEMBER_ID',
+]);
+
+function isGroupMembershipError(error: unknown): boolean {
+  const type = (error as { type?: unknown } | null)?.type;
+  return typeof type === 'string' && groupMembershipErrors.has(type);
 }
 
 function applyUpdates(state: PartitionState, result: BatchResult): void {

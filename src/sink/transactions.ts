@@ -1,5 +1,7 @@
-import type { Kafka, Producer, TopicMessages } from 'kafkajs';
+import kafkajs, { type Kafka, type Producer, type TopicMessages } from 'kafkajs';
 import type { Logger } from '../logger.js';
+
+const { Partitioners } = kafkajs;
 
 export interface TransactionSettings {
   groupId: string;
@@ -45,6 +47,9 @@ export class PartitionTransactions {
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
       transactionTimeout: this.settings.transactionTimeoutMs,
+      // The Java client's murmur2 partitioner, so that Java and kafkajs producers put a zaak's
+      // events in the same partition. Naming it also silences kafkajs's warning about its default.
+      createPartitioner: Partitioners.DefaultPartitioner,
     });
     await producer.connect();
     try {
@@ -69,6 +74,7 @@ export class PartitionTransactions {
     partition: number,
     topicMessages: TopicMessages[],
     nextOffset: string,
+    heartbeat: () => Promise<void>,
   ): Promise<void> {
     const producer = this.producers.get(partition) ?? (await this.fence(partition));
     const transaction = await producer.transaction();
@@ -76,6 +82,8 @@ export class PartitionTransactions {
       if (topicMessages.length > 0) {
         await transaction.sendBatch({ topicMessages, acks: -1 });
       }
+      // Keeps the membership alive through a long send; a rebalance aborts the transaction.
+      await heartbeat();
       await transaction.sendOffsets({
         consumerGroupId: this.settings.groupId,
         topics: [

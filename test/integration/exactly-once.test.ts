@@ -98,6 +98,16 @@ async function committedOutput(settings: ProcessorSettings, workload: Workload) 
   }
 }
 
+/** Counts the log lines of this test's processors that mention a transaction fault. */
+function transactionFaults(): Record<string, number> {
+  const lines = started.flatMap((processor) => processor.output().split('\n'));
+  return {
+    concurrentTransactions: lines.filter((line) => line.includes('concurrent operation')).length,
+    fencedProducers: lines.filter((line) => line.includes('old epoch')).length,
+    abortedBatches: lines.filter((line) => line.includes('transaction of the batch failed')).length,
+  };
+}
+
 /** Appends a test's counts to .stack/logs/exactly-once.log, for the README's record of runs. */
 function report(test: string, summary: OutputSummary, extra: Record<string, number>): void {
   const folder = resolve(import.meta.dirname, '../../.stack/logs');
@@ -105,7 +115,7 @@ function report(test: string, summary: OutputSummary, extra: Record<string, numb
   const line = { at: new Date().toISOString(), scale: full ? 'full' : 'short', seed, test };
   appendFileSync(
     resolve(folder, 'exactly-once.log'),
-    `${JSON.stringify({ ...line, ...summary, ...extra })}\n`,
+    `${JSON.stringify({ ...line, ...summary, ...extra, ...transactionFaults() })}\n`,
   );
 }
 
@@ -200,15 +210,18 @@ describe(`exactly-once output (seed ${seed})`, () => {
       .slice(-Math.floor(scale.changes / 4));
     const producer = kafka.producer();
     await producer.connect();
-    await producer.send({
-      topic: inputTopic,
-      messages: suffixRecords.map((record) => ({
-        partition: record.partition,
-        key: record.key,
-        value: record.value,
-        headers: record.headers,
-      })),
-    });
+    // Chunks keep each produce request below the broker's message.max.bytes.
+    for (let start = 0; start < suffixRecords.length; start += 200) {
+      await producer.send({
+        topic: inputTopic,
+        messages: suffixRecords.slice(start, start + 200).map((record) => ({
+          partition: record.partition,
+          key: record.key,
+          value: record.value,
+          headers: record.headers,
+        })),
+      });
+    }
     await producer.disconnect();
     const ends = await admin.fetchTopicOffsets(inputTopic);
     await waitFor(

@@ -83,9 +83,48 @@ describe('loadConfig', () => {
     [
       'session timeout not a number',
       { KAFKA_SESSION_TIMEOUT_MS: '30s' },
-      'Environment variable KAFKA_SESSION_TIMEOUT_MS is "30s"; expected a value of type number.',
+      'Environment variable KAFKA_SESSION_TIMEOUT_MS is "30s"; expected a whole number of milliseconds from 6000 to 1800000.',
+    ],
+    [
+      'negative session timeout',
+      { KAFKA_SESSION_TIMEOUT_MS: '-5' },
+      'Environment variable KAFKA_SESSION_TIMEOUT_MS is "-5"; expected a whole number of milliseconds from 6000 to 1800000.',
+    ],
+    [
+      'session timeout below the broker minimum',
+      { KAFKA_SESSION_TIMEOUT_MS: '100' },
+      'Environment variable KAFKA_SESSION_TIMEOUT_MS is "100"; expected a whole number of milliseconds from 6000 to 1800000.',
+    ],
+    [
+      'session timeout in hexadecimal',
+      { KAFKA_SESSION_TIMEOUT_MS: '0x2710' },
+      'Environment variable KAFKA_SESSION_TIMEOUT_MS is "0x2710"; expected a whole number of milliseconds from 6000 to 1800000.',
+    ],
+    [
+      'transaction timeout above the broker maximum',
+      { KAFKA_TRANSACTION_TIMEOUT_MS: '900001' },
+      'Environment variable KAFKA_TRANSACTION_TIMEOUT_MS is "900001"; expected a whole number of milliseconds from 1000 to 900000.',
+    ],
+    [
+      'metrics port out of range',
+      { METRICS_PORT: '70000' },
+      'Environment variable METRICS_PORT is "70000"; expected a port number from 0 to 65535.',
+    ],
+    [
+      'zero replication factor',
+      { KAFKA_TOPIC_REPLICATION_FACTOR: '0' },
+      'Environment variable KAFKA_TOPIC_REPLICATION_FACTOR is "0"; expected a whole number from 1.',
     ],
   ])('rejects %s', (_name, change, message) => {
     expect(() => loadConfig({ ...required, ...change })).toThrow(message);
+  });
+
+  it('names every invalid variable', () => {
+    const change = { OPENKLANT_BASE_URL: 'ftp://ok.example', METRICS_PORT: 'x' };
+    expect(() => loadConfig({ ...required, ...change })).toThrow(
+      'Environment variable OPENKLANT_BASE_URL is "ftp://ok.example"; expected an absolute ' +
+        'http(s) URL without query or fragment, e.g. https://openklant.example.nl.\n' +
+        'Environment variable METRICS_PORT is "x"; expected a port number from 0 to 65535.',
+    );
   });
 });
