@@ -23,9 +23,14 @@ Environment variables:
                             (default: the smaller of 3 and the number of brokers)
   ONDERWERPOBJECT_TOPIC     Debezium topic of klantinteracties_onderwerpobject
                             (default openklant.public.klantinteracties_onderwerpobject)
+  KLANTCONTACT_TOPIC        Debezium topic of klantinteracties_klantcontact, read for labels
+                            (default openklant.public.klantinteracties_klantcontact)
   CLOUDEVENTS_TOPIC         output topic (default openklant.zaak-cloudevents)
   STATE_CHANGELOG_TOPIC     compacted state topic (default {KAFKA_GROUP_ID}-link-state-changelog)
   DEAD_LETTER_TOPIC         dead-letter topic (default {KAFKA_GROUP_ID}-dead-letter)
+  LABEL_MAX_LENGTH          longest label in characters; longer ones are shortened (default 80)
+  LABEL_WAIT_MS             how long a batch waits for a klantcontact it needs, in
+                            milliseconds, before it publishes an empty label (default 30000)
   LOG_LEVEL                 fatal, error, warn, info, debug or trace (default info)
   METRICS_HOST, METRICS_PORT
                             address of GET /metrics (default 127.0.0.1:9464; port 0 turns it off)

@@ -52,6 +52,7 @@ const environmentSchema = z.object({
     'a whole number of milliseconds from 1000 to 900000',
   ).default(60_000),
   ONDERWERPOBJECT_TOPIC: topicName.default('openklant.public.klantinteracties_onderwerpobject'),
+  KLANTCONTACT_TOPIC: topicName.default('openklant.public.klantinteracties_klantcontact'),
   CLOUDEVENTS_TOPIC: topicName.default('openklant.zaak-cloudevents'),
   STATE_CHANGELOG_TOPIC: topicName.optional(),
   DEAD_LETTER_TOPIC: topicName.optional(),
@@ -61,6 +62,10 @@ const environmentSchema = z.object({
     .min(1, 'a non-empty URI reference, e.g. urn:nld:oin:01823288444:openklant')
     .refine((value) => !/\s/.test(value), 'a URI reference without whitespace'),
   OPENKLANT_BASE_URL: baseUrl,
+  LABEL_MAX_LENGTH: integer(10, 1_000, 'a whole number of characters from 10 to 1000').default(80),
+  LABEL_WAIT_MS: integer(0, 600_000, 'a whole number of milliseconds from 0 to 600000').default(
+    30_000,
+  ),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
   METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   METRICS_PORT: integer(0, 65_535, 'a port number from 0 to 65535').default(9464),
@@ -79,6 +84,7 @@ export interface Config {
   };
   topics: {
     input: string;
+    klantcontact: string;
     output: string;
     changelog: string;
     deadLetter: string;
@@ -86,6 +92,12 @@ export interface Config {
   events: {
     source: string;
     openKlantBaseUrl: string;
+  };
+  labels: {
+    /** Open Zaak's relatieomschrijving holds at most 80 characters. */
+    maxLength: number;
+    /** How long a batch waits for a klantcontact its labels need. */
+    waitMs: number;
   };
   logLevel: string;
   /** `port: 0` turns the metrics endpoint off. */
@@ -124,11 +136,13 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     },
     topics: {
       input: env.ONDERWERPOBJECT_TOPIC,
+      klantcontact: env.KLANTCONTACT_TOPIC,
       output: env.CLOUDEVENTS_TOPIC,
       changelog: env.STATE_CHANGELOG_TOPIC ?? `${env.KAFKA_GROUP_ID}-link-state-changelog`,
       deadLetter: env.DEAD_LETTER_TOPIC ?? `${env.KAFKA_GROUP_ID}-dead-letter`,
     },
     events: { source: env.CLOUDEVENTS_SOURCE, openKlantBaseUrl: env.OPENKLANT_BASE_URL },
+    labels: { maxLength: env.LABEL_MAX_LENGTH, waitMs: env.LABEL_WAIT_MS },
     logLevel: env.LOG_LEVEL,
     metrics: { host: env.METRICS_HOST, port: env.METRICS_PORT },
   };

@@ -26,6 +26,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly missingLabels = new Counter({
+    name: 'openklant_cdc_missing_labels_total',
+    help: 'New links published with an empty label because their klantcontact was not found',
+    registers: [this.registry],
+  });
+
   readonly batchSeconds = new Histogram({
     name: 'openklant_cdc_batch_duration_seconds',
     help: 'Time from receiving a batch to committing its offset',

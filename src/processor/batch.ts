@@ -6,7 +6,8 @@ import {
   toStructuredMessage,
   type OutputMessage,
 } from '../event/cloudevent.js';
-import type { NoLinkReason } from '../link/rule.js';
+import type { SourcePosition } from '../decode/change.js';
+import type { Link, NoLinkReason } from '../link/rule.js';
 import {
   encodeChangelogRecord,
   encodePositionRecord,
@@ -27,6 +28,8 @@ export interface BatchSettings {
   partition: number;
   source: string;
   openKlantBaseUrl: string;
+  /** Returns the label of a new link as of the change, or null when the klantcontact is unknown. */
+  label: (link: Link, position: SourcePosition) => string | null;
 }
 
 /** A record whose row names a zaak in a form the link rule does not accept. */
@@ -55,6 +58,8 @@ export interface BatchResult {
   deadLetters: RejectedRecord[];
   updates: Map<string, LinkState | null>;
   rejectedLinks: RejectedLink[];
+  /** New links whose klantcontact was unknown, published with an empty label. */
+  missingLabels: { offset: string; klantcontactId: string }[];
   tombstones: number;
   /** Changes skipped because their stream position shows they were processed before. */
   resent: number;
@@ -77,6 +82,7 @@ export function processBatch(
     deadLetters: [],
     updates: new Map(),
     rejectedLinks: [],
+    missingLabels: [],
     tombstones: 0,
     resent: 0,
     position: state.position,
@@ -121,9 +127,14 @@ export function processBatch(
     }
 
     const previous = current(decoded.key);
-    const { next, events, problem } = transition(previous, decoded, (link) =>
-      linkData(link, settings.openKlantBaseUrl, ''),
-    );
+    const describe = (link: Link) => {
+      const label = settings.label(link, decoded.position);
+      if (label === null) {
+        result.missingLabels.push({ offset: message.offset, klantcontactId: link.klantcontactId });
+      }
+      return linkData(link, settings.openKlantBaseUrl, label ?? '');
+    };
+    const { next, events, problem } = transition(previous, decoded, describe);
     if (problem !== null) {
       result.rejectedLinks.push({ offset: message.offset, rowKey: decoded.key, reason: problem });
     }

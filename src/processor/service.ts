@@ -4,9 +4,12 @@ import type { Config } from '../config.js';
 import { TransactionFailedError } from '../errors.js';
 import { kafkajsLevel, kafkajsLogCreator, type Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
+import { KlantcontactTable } from '../label/klantcontacten.js';
+import { labelRequirements } from '../label/requirements.js';
 import { topicMessagesOf } from '../sink/send.js';
 import { PartitionTransactions } from '../sink/transactions.js';
 import type { PartitionState } from '../state/partition-state.js';
+import { streamPositionOf } from '../state/stream-position.js';
 import { restorePartitions } from '../state/restore.js';
 import { ensureTopics } from '../topics.js';
 import { processBatch, type BatchResult } from './batch.js';
@@ -24,6 +27,7 @@ export class Processor {
   private readonly kafka: Kafka;
   private readonly consumer: Consumer;
   private readonly transactions: PartitionTransactions;
+  private readonly klantcontacten: KlantcontactTable;
   private readonly states: PartitionStates;
   private metricsServer: Server | undefined;
   private stopping: Promise<void> | undefined;
@@ -57,6 +61,13 @@ export class Processor {
       },
       logger.child({ component: 'transactions' }),
     );
+    this.klantcontacten = new KlantcontactTable(
+      this.kafka,
+      config.topics.klantcontact,
+      config.kafka.groupId,
+      config.labels.maxLength,
+      logger.child({ component: 'klantcontacten', topic: config.topics.klantcontact }),
+    );
     this.states = new PartitionStates(
       (partitions) => this.restore(partitions),
       logger.child({ component: 'state' }),
@@ -84,6 +95,7 @@ export class Processor {
       await admin.disconnect();
     }
 
+    await this.klantcontacten.start();
     await this.consumer.connect();
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
       const assigned = payload.memberAssignment[topics.input] ?? [];
@@ -125,6 +137,7 @@ export class Processor {
     this.logger.info({ groupId: this.config.kafka.groupId }, 'stopping processor');
     await this.consumer.disconnect();
     await this.transactions.close();
+    await this.klantcontacten.stop();
     await new Promise<void>((resolve) => {
       if (this.metricsServer === undefined) {
         resolve();
@@ -148,11 +161,27 @@ export class Processor {
       return;
     }
 
+    const requirements = labelRequirements(batch.messages);
+    if (requirements.length > 0) {
+      const missing = await this.klantcontacten.waitFor(
+        requirements,
+        this.config.labels.waitMs,
+        heartbeat,
+      );
+      if (missing.length > 0) {
+        this.logger.warn(
+          { topic, partition, klantcontactIds: missing, waitedMs: this.config.labels.waitMs },
+          'klantcontacten not found in time; their new links get an empty label',
+        );
+      }
+    }
     const result = processBatch(batch.messages, state, {
       topic,
       partition,
       source: this.config.events.source,
       openKlantBaseUrl: this.config.events.openKlantBaseUrl,
+      label: (link, position) =>
+        this.klantcontacten.label(link.klantcontactId, streamPositionOf(position)),
     });
     try {
       const topicMessages = topicMessagesOf(this.config.topics, result);
@@ -211,6 +240,7 @@ export class Processor {
         'row names a zaak but does not link to it',
       );
     }
+    this.metrics.missingLabels.inc(result.missingLabels.length);
     if (result.resent > 0) {
       this.logger.info(
         { ...where, resent: result.resent, position: result.position },

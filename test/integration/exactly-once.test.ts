@@ -32,31 +32,45 @@ const connectorName = `test-eos-${suffix}`;
 const inputTopic = `testeos${suffix}.public.klantinteracties_onderwerpobject`;
 let admin: Admin;
 let database: OpenKlantDatabase;
-let input: TopicReader;
+let input: TopicReader | undefined;
 let klantcontactId: number;
+let label: string;
 const started: ProcessorProcess[] = [];
 
 beforeAll(async () => {
   admin = kafka.admin();
   await admin.connect();
   database = new OpenKlantDatabase(stack);
-  klantcontactId = (await database.insertKlantcontact('Verhuizing doorgeven', 'KC-500')).id;
-  const marker = await database.insertOnderwerpobject(zaakColumns(klantcontactId, randomUUID()));
+  const klantcontact = await database.insertKlantcontact('Verhuizing doorgeven', 'KC-500');
+  klantcontactId = klantcontact.id;
+  label = klantcontact.label;
 
+  // Without a data snapshot the connector streams only what changes after it started, so a
+  // long-lived stack's table size does not slow these tests.
   await registerConnector(stack, connectorName, {
     'topic.prefix': `testeos${suffix}`,
     'slot.name': `test_eos_${suffix}`,
     'publication.name': `test_eos_${suffix}`,
     'table.include.list': 'public.klantinteracties_onderwerpobject',
     'topic.creation.default.partitions': '6',
+    'snapshot.mode': 'no_data',
   });
-  await waitFor('the connector to create its topic', async () =>
-    (await admin.listTopics()).includes(inputTopic) ? true : undefined,
-  );
-  input = await TopicReader.start(kafka, inputTopic);
+  const markers = new Set<number>();
   await waitFor(
-    'the snapshot to read the row written before the connector',
-    () => (input.records.some((record) => rowIdOf(record.key) === marker.id) ? true : undefined),
+    'the connector to stream a marker row',
+    async () => {
+      const marker = await database.insertOnderwerpobject(
+        zaakColumns(klantcontactId, randomUUID()),
+      );
+      markers.add(marker.id);
+      if (!(await admin.listTopics()).includes(inputTopic)) {
+        return undefined;
+      }
+      input ??= await TopicReader.start(kafka, inputTopic);
+      return input.records.some((record) => markers.has(rowIdOf(record.key) ?? -1))
+        ? true
+        : undefined;
+    },
     120_000,
   );
 }, 300_000);
@@ -85,7 +99,7 @@ function sleep(ms: number): Promise<void> {
 async function committedOutput(settings: ProcessorSettings, workload: Workload) {
   await waitUntilProcessed(
     admin,
-    input,
+    input!,
     settings.groupId,
     writtenRows(workload),
     processingTimeoutMs,
@@ -119,7 +133,7 @@ function report(test: string, summary: OutputSummary, extra: Record<string, numb
   );
 }
 
-describe(`exactly-once output (seed ${seed})`, () => {
+describe(`exactly-once output (seed ${seed})`, { timeout: processingTimeoutMs + 60_000 }, () => {
   it('survives kill -9 at random moments', async () => {
     const settings = { ...newProcessorSettings(stack, 'crash'), inputTopic };
     const workload = new Workload(database, klantcontactId, seed);
@@ -135,7 +149,7 @@ describe(`exactly-once output (seed ${seed})`, () => {
     await writing;
     const records = await committedOutput(settings, workload);
 
-    const summary = expectExactOutput(records, workload, settings);
+    const summary = expectExactOutput(records, workload, settings, label);
     report('crash', summary, { kills: scale.kills });
   });
 
@@ -160,7 +174,7 @@ describe(`exactly-once output (seed ${seed})`, () => {
     await workload.write(Math.floor(scale.rows / 3), scale.changes - 2 * third);
     const records = await committedOutput(settings, workload);
 
-    const summary = expectExactOutput(records, workload, settings);
+    const summary = expectExactOutput(records, workload, settings, label);
     report('rebalance', summary, { instances: 3 });
   });
 
@@ -175,9 +189,14 @@ describe(`exactly-once output (seed ${seed})`, () => {
     process.kill(zombie.pid, 'SIGSTOP');
     const successor = start(settings);
     await writing;
+    // The successor gets the partitions once the paused instance's session timed out.
+    await successor.waitForLog(
+      (line) =>
+        line.msg === 'partition assignment changed' && (line.assigned as number[]).length > 0,
+    );
     await waitUntilProcessed(
       admin,
-      input,
+      input!,
       settings.groupId,
       writtenRows(workload),
       processingTimeoutMs,
@@ -187,12 +206,11 @@ describe(`exactly-once output (seed ${seed})`, () => {
     await workload.write(Math.floor(scale.rows / 2), scale.changes - Math.floor(scale.changes / 2));
     const records = await committedOutput(settings, workload);
 
-    const summary = expectExactOutput(records, workload, settings);
+    const summary = expectExactOutput(records, workload, settings, label);
     await zombie.waitForLog(
       (line) =>
         zombie.logs.indexOf(line) >= joinsBefore && line.msg === 'partition assignment changed',
     );
-    expect(successor.logs.some((line) => line.msg === 'processor started')).toBe(true);
     report('zombie', summary, {});
   });
 
@@ -202,10 +220,10 @@ describe(`exactly-once output (seed ${seed})`, () => {
     const processor = start(settings);
     await workload.write(scale.rows / 2, scale.changes / 2);
     const before = await committedOutput(settings, workload);
-    expectExactOutput(before, workload, settings);
+    expectExactOutput(before, workload, settings, label);
 
     const rowIds = new Set(workload.changesByRow.keys());
-    const suffixRecords = input.records
+    const suffixRecords = input!.records
       .filter((record) => rowIds.has(rowIdOf(record.key) ?? -1))
       .slice(-Math.floor(scale.changes / 4));
     const producer = kafka.producer();
@@ -244,7 +262,7 @@ describe(`exactly-once output (seed ${seed})`, () => {
     const after = await output.readToEnd(admin);
     await output.stop();
 
-    const summary = expectExactOutput(after, workload, settings);
+    const summary = expectExactOutput(after, workload, settings, label);
     const resent = processor.logs
       .filter((line) => line.msg === 'skipped changes at or before the stored stream position')
       .reduce((sum, line) => sum + (line.resent as number), 0);

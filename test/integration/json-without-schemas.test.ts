@@ -22,6 +22,7 @@ let input: TopicReader;
 let settings: ProcessorSettings;
 let processor: ProcessorProcess;
 let klantcontactId: number;
+let label: string;
 let snapshotRow: InsertedRow;
 const snapshotZaak = randomUUID();
 
@@ -29,7 +30,9 @@ beforeAll(async () => {
   admin = kafka.admin();
   await admin.connect();
   database = new OpenKlantDatabase(stack);
-  klantcontactId = (await database.insertKlantcontact('Bezwaar WOZ-beschikking', 'KC-77')).id;
+  const klantcontact = await database.insertKlantcontact('Bezwaar WOZ-beschikking', 'KC-77');
+  klantcontactId = klantcontact.id;
+  label = klantcontact.label;
   snapshotRow = await database.insertOnderwerpobject(zaakColumns(klantcontactId, snapshotZaak));
 
   await registerConnector(stack, connectorName, {
@@ -91,15 +94,15 @@ describe('JsonConverter without schemas', () => {
         [
           oldZaak,
           [
-            expectedEvent(settings, 'zaak-gekoppeld', oldZaak, row.uuid),
-            expectedEvent(settings, 'zaak-ontkoppeld', oldZaak, row.uuid),
+            expectedEvent(settings, 'zaak-gekoppeld', oldZaak, row.uuid, label),
+            expectedEvent(settings, 'zaak-ontkoppeld', oldZaak, row.uuid, label),
           ],
         ],
         [
           newZaak,
           [
-            expectedEvent(settings, 'zaak-gekoppeld', newZaak, row.uuid),
-            expectedEvent(settings, 'zaak-ontkoppeld', newZaak, row.uuid),
+            expectedEvent(settings, 'zaak-gekoppeld', newZaak, row.uuid, label),
+            expectedEvent(settings, 'zaak-ontkoppeld', newZaak, row.uuid, label),
           ],
         ],
       ]),
@@ -117,7 +120,7 @@ describe('JsonConverter without schemas', () => {
     const snapshotRead = input.records.find((record) => rowIdOf(record.key) === snapshotRow.id)!;
     expect(JSON.parse(snapshotRead.value!).op).toBe('r');
     expect(eventsAbout(records, [snapshotRow.uuid])).toEqual([
-      expectedEvent(settings, 'zaak-ontkoppeld', snapshotZaak, snapshotRow.uuid),
+      expectedEvent(settings, 'zaak-ontkoppeld', snapshotZaak, snapshotRow.uuid, label),
     ]);
   });
 });

@@ -5,7 +5,7 @@ import type { Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { OpenKlantDatabase, zaakColumns } from '../support/database.js';
 import { expectedEvent } from '../support/expected.js';
-import { testKafka, TopicReader, waitUntilProcessed } from '../support/kafka.js';
+import { testKafka, startGroupAtEnd, TopicReader, waitUntilProcessed } from '../support/kafka.js';
 import {
   newProcessorSettings,
   ProcessorProcess,
@@ -33,9 +33,10 @@ beforeAll(async () => {
   await admin.connect();
   database = new OpenKlantDatabase(stack);
   settings = newProcessorSettings(stack, 'kcat');
+  await startGroupAtEnd(admin, settings.groupId, settings.inputTopic);
   processor = ProcessorProcess.start(stack, settings);
   await processor.waitForLog((line) => line.msg === 'processor started');
-  input = await TopicReader.start(kafka, settings.inputTopic);
+  input = await TopicReader.start(kafka, settings.inputTopic, 'end');
 });
 
 afterAll(async () => {
@@ -83,8 +84,8 @@ describe('output read with kcat', () => {
         event: JSON.parse(record.payload),
       })),
     ).toEqual([
-      expectedEvent(settings, 'zaak-gekoppeld', zaak, row.uuid),
-      expectedEvent(settings, 'zaak-ontkoppeld', zaak, row.uuid),
+      expectedEvent(settings, 'zaak-gekoppeld', zaak, row.uuid, klantcontact.label),
+      expectedEvent(settings, 'zaak-ontkoppeld', zaak, row.uuid, klantcontact.label),
     ]);
     expect(records[0]!.headers).toHaveLength(2);
   });

@@ -3,7 +3,7 @@ import type { Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { OpenKlantDatabase, zaakColumns } from '../support/database.js';
 import { expectedEvent, eventsAbout, eventsByZaak } from '../support/expected.js';
-import { testKafka, TopicReader, waitUntilProcessed } from '../support/kafka.js';
+import { testKafka, startGroupAtEnd, TopicReader, waitUntilProcessed } from '../support/kafka.js';
 import {
   newProcessorSettings,
   ProcessorProcess,
@@ -19,16 +19,20 @@ let processor: ProcessorProcess;
 let input: TopicReader;
 let output: TopicReader;
 let klantcontactId: number;
+let label: string;
 
 beforeAll(async () => {
   admin = kafka.admin();
   await admin.connect();
   database = new OpenKlantDatabase(stack);
-  klantcontactId = (await database.insertKlantcontact('Vraag over parkeervergunning', 'KC-1')).id;
+  const klantcontact = await database.insertKlantcontact('Vraag over parkeervergunning', 'KC-1');
+  klantcontactId = klantcontact.id;
+  label = klantcontact.label;
   settings = newProcessorSettings(stack, 'link-events');
+  await startGroupAtEnd(admin, settings.groupId, settings.inputTopic);
   processor = ProcessorProcess.start(stack, settings);
   await processor.waitForLog((line) => line.msg === 'processor started');
-  input = await TopicReader.start(kafka, settings.inputTopic);
+  input = await TopicReader.start(kafka, settings.inputTopic, 'end');
   output = await TopicReader.start(kafka, settings.outputTopic);
 });
 
@@ -57,7 +61,7 @@ describe('link events from SQL writes', () => {
 
     const events = await publishedAbout([{ ...row, changes: 1 }]);
 
-    expect(events).toEqual([expectedEvent(settings, 'zaak-gekoppeld', zaak, row.uuid)]);
+    expect(events).toEqual([expectedEvent(settings, 'zaak-gekoppeld', zaak, row.uuid, label)]);
   });
 
   it('creating a non-zaak row emits nothing', async () => {
@@ -88,7 +92,7 @@ describe('link events from SQL writes', () => {
     const events = await publishedAbout(rows.map((row) => ({ ...row, changes: 1 })));
 
     const expected = rows.map((row, index) =>
-      expectedEvent(settings, 'zaak-gekoppeld', zaken[index]!, row.uuid),
+      expectedEvent(settings, 'zaak-gekoppeld', zaken[index]!, row.uuid, label),
     );
     expect(events).toHaveLength(3);
     expect(events).toEqual(expect.arrayContaining(expected));
@@ -102,8 +106,8 @@ describe('link events from SQL writes', () => {
     const events = await publishedAbout([{ ...row, changes: 2 }]);
 
     expect(events).toEqual([
-      expectedEvent(settings, 'zaak-gekoppeld', zaak, row.uuid),
-      expectedEvent(settings, 'zaak-ontkoppeld', zaak, row.uuid),
+      expectedEvent(settings, 'zaak-gekoppeld', zaak, row.uuid, label),
+      expectedEvent(settings, 'zaak-ontkoppeld', zaak, row.uuid, label),
     ]);
     expect(events[1]!.event.data).toEqual(events[0]!.event.data);
   });
@@ -128,8 +132,8 @@ describe('link events from SQL writes', () => {
     await database.updateOnderwerpobject(row.id, { objecttype: 'klant' });
 
     expect(await publishedAbout([{ ...row, changes: 2 }])).toEqual([
-      expectedEvent(settings, 'zaak-gekoppeld', zaak, row.uuid),
-      expectedEvent(settings, 'zaak-ontkoppeld', zaak, row.uuid),
+      expectedEvent(settings, 'zaak-gekoppeld', zaak, row.uuid, label),
+      expectedEvent(settings, 'zaak-ontkoppeld', zaak, row.uuid, label),
     ]);
   });
 
@@ -140,7 +144,7 @@ describe('link events from SQL writes', () => {
     await database.updateOnderwerpobject(row.id, { objectId: zaak.toUpperCase() });
 
     expect(await publishedAbout([{ ...row, changes: 3 }])).toEqual([
-      expectedEvent(settings, 'zaak-gekoppeld', zaak, row.uuid),
+      expectedEvent(settings, 'zaak-gekoppeld', zaak, row.uuid, label),
     ]);
   });
 
@@ -158,11 +162,11 @@ describe('link events from SQL writes', () => {
         [
           oldZaak,
           [
-            expectedEvent(settings, 'zaak-gekoppeld', oldZaak, row.uuid),
-            expectedEvent(settings, 'zaak-ontkoppeld', oldZaak, row.uuid),
+            expectedEvent(settings, 'zaak-gekoppeld', oldZaak, row.uuid, label),
+            expectedEvent(settings, 'zaak-ontkoppeld', oldZaak, row.uuid, label),
           ],
         ],
-        [newZaak, [expectedEvent(settings, 'zaak-gekoppeld', newZaak, row.uuid)]],
+        [newZaak, [expectedEvent(settings, 'zaak-gekoppeld', newZaak, row.uuid, label)]],
       ]),
     );
   });
@@ -181,10 +185,10 @@ describe('link events from SQL writes', () => {
     );
 
     expect(aboutZaak).toEqual([
-      expectedEvent(settings, 'zaak-gekoppeld', zaak, first.uuid),
-      expectedEvent(settings, 'zaak-ontkoppeld', zaak, first.uuid),
-      expectedEvent(settings, 'zaak-gekoppeld', zaak, first.uuid),
-      expectedEvent(settings, 'zaak-ontkoppeld', zaak, first.uuid),
+      expectedEvent(settings, 'zaak-gekoppeld', zaak, first.uuid, label),
+      expectedEvent(settings, 'zaak-ontkoppeld', zaak, first.uuid, label),
+      expectedEvent(settings, 'zaak-gekoppeld', zaak, first.uuid, label),
+      expectedEvent(settings, 'zaak-ontkoppeld', zaak, first.uuid, label),
     ]);
     expect(partitions.size).toBe(1);
     expect(new Set(aboutZaak.map((published) => published.event.id)).size).toBe(4);

@@ -3,7 +3,7 @@ import type { Admin } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { OpenKlantDatabase, zaakColumns } from '../support/database.js';
 import { expectedEvent, eventsAbout } from '../support/expected.js';
-import { testKafka, TopicReader, waitUntilProcessed } from '../support/kafka.js';
+import { testKafka, startGroupAtEnd, TopicReader, waitUntilProcessed } from '../support/kafka.js';
 import {
   newProcessorSettings,
   ProcessorProcess,
@@ -16,6 +16,7 @@ let admin: Admin;
 let database: OpenKlantDatabase;
 let input: TopicReader;
 let klantcontactId: number;
+let label: string;
 const started: ProcessorProcess[] = [];
 const readers: TopicReader[] = [];
 
@@ -23,8 +24,10 @@ beforeAll(async () => {
   admin = kafka.admin();
   await admin.connect();
   database = new OpenKlantDatabase(stack);
-  klantcontactId = (await database.insertKlantcontact('Melding openbare ruimte', null)).id;
-  input = await TopicReader.start(kafka, stack.onderwerpobjectTopic);
+  const klantcontact = await database.insertKlantcontact('Melding openbare ruimte', null);
+  klantcontactId = klantcontact.id;
+  label = klantcontact.label;
+  input = await TopicReader.start(kafka, stack.onderwerpobjectTopic, 'end');
 });
 
 afterEach(async () => {
@@ -53,6 +56,7 @@ async function readOutput(settings: ProcessorSettings): Promise<TopicReader> {
 describe('state across processes', () => {
   it('a restarted processor unlinks with the original data', async () => {
     const settings = newProcessorSettings(stack, 'restart');
+    await startGroupAtEnd(admin, settings.groupId, settings.inputTopic);
     const zaak = randomUUID();
     const row = await database.insertOnderwerpobject(zaakColumns(klantcontactId, zaak));
 
@@ -67,8 +71,8 @@ describe('state across processes', () => {
     const output = await readOutput(settings);
 
     expect(eventsAbout(await output.readToEnd(admin), [row.uuid])).toEqual([
-      expectedEvent(settings, 'zaak-gekoppeld', zaak, row.uuid),
-      expectedEvent(settings, 'zaak-ontkoppeld', zaak, row.uuid),
+      expectedEvent(settings, 'zaak-gekoppeld', zaak, row.uuid, label),
+      expectedEvent(settings, 'zaak-ontkoppeld', zaak, row.uuid, label),
     ]);
     const restored = await second.waitForLog(
       (line) => line.msg === 'restored partition state from changelog',
@@ -78,6 +82,7 @@ describe('state across processes', () => {
 
   it('a second instance takes over the partitions of a killed one', async () => {
     const settings = newProcessorSettings(stack, 'takeover');
+    await startGroupAtEnd(admin, settings.groupId, settings.inputTopic);
     const first = start(settings);
     await first.waitForLog((line) => line.msg === 'processor started');
     const second = start(settings);
@@ -117,8 +122,8 @@ describe('state across processes', () => {
 
     for (const [index, row] of rows.entries()) {
       expect(eventsAbout(records, [row.uuid])).toEqual([
-        expectedEvent(settings, 'zaak-gekoppeld', zaken[index]!, row.uuid),
-        expectedEvent(settings, 'zaak-ontkoppeld', zaken[index]!, row.uuid),
+        expectedEvent(settings, 'zaak-gekoppeld', zaken[index]!, row.uuid, label),
+        expectedEvent(settings, 'zaak-ontkoppeld', zaken[index]!, row.uuid, label),
       ]);
     }
     const takeover = first.logs.filter(

@@ -15,6 +15,11 @@ export interface InsertedRow {
   uuid: string;
 }
 
+export interface InsertedKlantcontact extends InsertedRow {
+  /** The label Open Klant shows for it: `{onderwerp} - ({nummer})`, or the onderwerp alone. */
+  label: string;
+}
+
 /** Writes Open Klant rows with plain SQL, as a script or an admin tool would. */
 export class OpenKlantDatabase {
   readonly pool: pg.Pool;
@@ -23,7 +28,10 @@ export class OpenKlantDatabase {
     this.pool = new pg.Pool({ ...settings.postgres, max: 4 });
   }
 
-  async insertKlantcontact(onderwerp: string, nummer: string | null): Promise<InsertedRow> {
+  async insertKlantcontact(
+    onderwerp: string,
+    nummer: string | null,
+  ): Promise<InsertedKlantcontact> {
     const result = await this.pool.query<InsertedRow>(
       `INSERT INTO klantinteracties_klantcontact
          (uuid, nummer, kanaal, onderwerp, inhoud, indicatie_contact_gelukt, taal, vertrouwelijk,
@@ -32,7 +40,8 @@ export class OpenKlantDatabase {
        RETURNING id, uuid`,
       [randomUUID(), nummer, onderwerp],
     );
-    return result.rows[0]!;
+    const label = nummer === null || nummer === '' ? onderwerp : `${onderwerp} - (${nummer})`;
+    return { ...result.rows[0]!, label };
   }
 
   async insertOnderwerpobject(columns: OnderwerpobjectColumns): Promise<InsertedRow> {

@@ -19,6 +19,7 @@ export function expectExactOutput(
   records: ConsumedRecord[],
   workload: Workload,
   settings: ProcessorSettings,
+  label: string,
 ): OutputSummary {
   const rowUuids = new Set(workload.expected.map((event) => event.rowUuid));
   const published: PublishedEvent[] = [];
@@ -32,7 +33,7 @@ export function expectExactOutput(
 
   const expectedByZaak = new Map<string | null, PublishedEvent[]>();
   for (const event of workload.expected) {
-    const whole = expectedEvent(settings, event.type, event.zaak, event.rowUuid);
+    const whole = expectedEvent(settings, event.type, event.zaak, event.rowUuid, label);
     expectedByZaak.set(event.zaak, [...(expectedByZaak.get(event.zaak) ?? []), whole]);
   }
   const publishedByZaak = new Map<string | null, PublishedEvent[]>();

@@ -24,7 +24,7 @@ export function expectedEvent(
   type: EventType,
   zaak: string,
   rowUuid: string,
-  label = '',
+  label: string,
 ): PublishedEvent {
   return {
     key: zaak,

@@ -44,20 +44,39 @@ export class TopicReader {
   readonly records: ConsumedRecord[] = [];
   private readonly consumer: Consumer;
   private readonly positions = new Map<number, bigint>();
+  private readonly groupId = `test-reader-${randomUUID()}`;
 
   private constructor(
     kafka: Kafka,
     readonly topic: string,
   ) {
     this.consumer = kafka.consumer({
-      groupId: `test-reader-${randomUUID()}`,
+      groupId: this.groupId,
       maxWaitTimeInMs: 200,
       allowAutoTopicCreation: false,
     });
   }
 
-  static async start(kafka: Kafka, topic: string): Promise<TopicReader> {
+  /**
+   * Starts reading from the topic's start, or from its current end with `from: 'end'`. The end is
+   * committed for the reader's group before it joins, so no record written after this returns is
+   * missed.
+   */
+  static async start(
+    kafka: Kafka,
+    topic: string,
+    from: 'start' | 'end' = 'start',
+  ): Promise<TopicReader> {
     const reader = new TopicReader(kafka, topic);
+    if (from === 'end') {
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        await startGroupAtEnd(admin, reader.groupId, topic);
+      } finally {
+        await admin.disconnect();
+      }
+    }
     await reader.consumer.connect();
     await reader.consumer.subscribe({ topics: [topic], fromBeginning: true });
     reader.consumer.on(reader.consumer.events.END_BATCH_PROCESS, ({ payload }) => {
@@ -172,4 +191,17 @@ function headerStrings(headers: IHeaders | undefined): Record<string, string> {
     }
   }
   return result;
+}
+
+/**
+ * Commits the input topic's end offsets for a new group, so that its processor skips the history
+ * that earlier tests left on a long-lived stack. Must run before the group's first member joins.
+ */
+export async function startGroupAtEnd(admin: Admin, groupId: string, topic: string): Promise<void> {
+  const offsets = await admin.fetchTopicOffsets(topic);
+  await admin.setOffsets({
+    groupId,
+    topic,
+    partitions: offsets.map(({ partition, high }) => ({ partition, offset: high })),
+  });
 }

@@ -9,6 +9,7 @@ const settings: BatchSettings = {
   partition: 2,
   source: 'urn:nld:oin:01823288444:openklant',
   openKlantBaseUrl: 'http://open-klant.local:8000',
+  label: () => '',
 };
 
 interface Row {

@@ -20,6 +20,7 @@ describe('loadConfig', () => {
       },
       topics: {
         input: 'openklant.public.klantinteracties_onderwerpobject',
+        klantcontact: 'openklant.public.klantinteracties_klantcontact',
         output: 'openklant.zaak-cloudevents',
         changelog: 'openklant-zaak-cdc-link-state-changelog',
         deadLetter: 'openklant-zaak-cdc-dead-letter',
@@ -28,6 +29,7 @@ describe('loadConfig', () => {
         source: 'urn:nld:oin:01823288444:openklant',
         openKlantBaseUrl: 'https://openklant.example.nl',
       },
+      labels: { maxLength: 80, waitMs: 30000 },
       logLevel: 'info',
       metrics: { host: '127.0.0.1', port: 9464 },
     });
