@@ -67,3 +67,42 @@ async function connectRequest<T>(
   }
   return (text === '' ? undefined : JSON.parse(text)) as T;
 }
+
+/** A value of ExtractNewRecordState's `delete.tombstone.handling.mode`. */
+export type DeleteHandlingMode =
+  'tombstone' | 'rewrite' | 'rewrite-with-tombstone' | 'delete-to-tombstone' | 'drop';
+
+/**
+ * Returns connector settings that flatten each change event with Debezium's
+ * ExtractNewRecordState transform, under the conventional alias `unwrap`. Without `addFields` the
+ * transform adds no metadata fields, and without `deleteHandling` it uses its default,
+ * `tombstone`.
+ */
+export function extractNewRecordState(options: {
+  deleteHandling?: DeleteHandlingMode;
+  addFields?: string;
+}): Record<string, string> {
+  const settings: Record<string, string> = {
+    transforms: 'unwrap',
+    'transforms.unwrap.type': 'io.debezium.transforms.ExtractNewRecordState',
+  };
+  if (options.deleteHandling !== undefined) {
+    settings['transforms.unwrap.delete.tombstone.handling.mode'] = options.deleteHandling;
+  }
+  if (options.addFields !== undefined) {
+    settings['transforms.unwrap.add.fields'] = options.addFields;
+  }
+  return settings;
+}
+
+/**
+ * Returns settings that limit a connector's initial snapshot to the onderwerpobject rows with the
+ * given ids, so that a test connector does not read the whole table.
+ */
+export function snapshotOnly(ids: number[]): Record<string, string> {
+  const table = 'public.klantinteracties_onderwerpobject';
+  return {
+    'snapshot.select.statement.overrides': table,
+    [`snapshot.select.statement.overrides.${table}`]: `SELECT * FROM ${table} WHERE id IN (${ids.join(', ')})`,
+  };
+}
