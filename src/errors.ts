@@ -1,4 +1,5 @@
 import kafkajs from 'kafkajs';
+import { stringify } from 'lossless-json';
 
 /**
  * The processor's errors. The class says how to recover:
@@ -33,7 +34,13 @@ export class ConfigError extends Error {
 
 /** Error codes of records that go to the dead-letter topic. */
 export type DeadLetterCode =
-  'INVALID_JSON' | 'INVALID_ENVELOPE' | 'INVALID_KEY' | 'INVALID_ROW' | 'UNSUPPORTED_OPERATION';
+  | 'INVALID_JSON'
+  | 'INVALID_ENVELOPE'
+  | 'INVALID_KEY'
+  | 'INVALID_ROW'
+  | 'UNSUPPORTED_OPERATION'
+  | 'UNAVAILABLE_VALUE'
+  | 'NOT_A_CHANGE_EVENT';
 
 export class DeadLetterError extends Error {
   override readonly name = 'DeadLetterError';
@@ -51,9 +58,12 @@ export class StateError extends Error {
   override readonly name = 'StateError';
 }
 
-/** Shortens a value for an error message so a large record does not flood the log. */
+/**
+ * Shortens a value for an error message so a large record does not flood the log. Bigints, which
+ * the decoder makes of integers beyond 2^53, are written as JSON numbers.
+ */
 export function excerpt(value: unknown, maxLength = 120): string {
-  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  const text = typeof value === 'string' ? value : stringify(value);
   if (text === undefined) {
     return String(value);
   }

@@ -1,7 +1,12 @@
 /** The decoded form of one Debezium change record of the onderwerpobject table. */
 
-/** The columns of `klantinteracties_onderwerpobject` that the link rule reads. */
+/**
+ * The columns of `klantinteracties_onderwerpobject` that the link rule reads. A column whose
+ * unchanged TOASTed value PostgreSQL did not send contains Debezium's placeholder
+ * `__debezium_unavailable_value`. The decoder rejects the record when the link depends on it.
+ */
 export interface OnderwerpobjectRow {
+  /** Decimal text, exact also beyond 2^53 for a bigint key. */
   id: string;
   uuid: string | null;
   klantcontactId: string | null;

@@ -1,34 +1,39 @@
 import { DeadLetterError, excerpt } from '../errors.js';
-import type { ChangeOp, DecodedRecord, OnderwerpobjectRow, SourcePosition } from './change.js';
+import type { ChangeOp, DecodedRecord, OnderwerpobjectRow, RowChange } from './change.js';
+import { decodeColumns, decodeOp, decodePosition, rejectUnavailableValues } from './fields.js';
+import { decodeFlattenedRow } from './flattened.js';
+import { integerText, isObject, parseJson, typeOf, unwrapSchema } from './json.js';
 
 /**
- * Decodes records written by Kafka Connect's JsonConverter, with or without `schemas.enable`.
+ * Decodes a record written by Kafka Connect's JsonConverter, with or without `schemas.enable`.
  * With schemas enabled a key or value is `{"schema": …, "payload": …}`; without, it is the
- * payload itself.
+ * payload itself. The value is either Debezium's change event envelope or a row flattened by
+ * Debezium's ExtractNewRecordState transform (see `decodeFlattenedRow`). A null value is a
+ * tombstone, and so is a value that is JSON `null`: ExtractNewRecordState's tombstones reach the
+ * JsonConverter with a schema, which then writes `null` or `{"schema": …, "payload": null}`.
  */
 export function decodeDebeziumJson(key: Buffer | null, value: Buffer | null): DecodedRecord {
-  const rowKey = decodeKey(key);
-  if (value === null || value.length === 0) {
-    return { kind: 'tombstone', key: rowKey };
+  const document =
+    value === null || value.length === 0 ? null : unwrapSchema(parseJson(value, 'value'));
+  if (document === null) {
+    return { kind: 'tombstone', key: decodeKey(key) };
   }
-
-  const envelope = unwrapSchema(parseJson(value, 'value'));
-  if (!isObject(envelope)) {
+  if (!isObject(document)) {
     throw new DeadLetterError(
       'INVALID_ENVELOPE',
-      `Record value is ${typeOf(envelope)}, expected a Debezium envelope object with "op". ` +
-        'Check that the connector uses the JsonConverter without a flattening transform.',
+      `Record value is ${typeOf(document)}, expected a Debezium change event: an envelope with ` +
+        '"op", or a row flattened by ExtractNewRecordState.',
     );
   }
 
-  const op = decodeOp(envelope.op);
-  const before = decodeRow(envelope.before, 'before');
-  const after = decodeRow(envelope.after, 'after');
-  if (op !== 'd' && after === null) {
-    throw new DeadLetterError('INVALID_ENVELOPE', `Envelope with op "${op}" has no "after" row.`);
+  rejectConnectorMetadata(document);
+  if (!isEnvelope(document)) {
+    return decodeFlattenedRow(decodeKey(key), document);
   }
-
-  return { kind: 'change', key: rowKey, op, before, after, position: decodePosition(envelope) };
+  // Debezium writes a truncate without a key and a logical decoding message with its prefix as
+  // the key, so the op is checked before the key.
+  const op = decodeEnvelopeOp(document.op);
+  return decodeEnvelope(decodeKey(key), op, document);
 }
 
 function decodeKey(key: Buffer | null): string {
@@ -41,11 +46,8 @@ function decodeKey(key: Buffer | null): string {
   }
 
   const payload = unwrapSchema(parseJson(key, 'key'));
-  const id = isObject(payload) ? payload.id : undefined;
-  if (typeof id === 'number' && Number.isSafeInteger(id)) {
-    return String(id);
-  }
-  if (typeof id === 'string' && /^-?\d+$/.test(id)) {
+  const id = isObject(payload) ? integerText(payload.id) : null;
+  if (id !== null) {
     return id;
   }
   throw new DeadLetterError(
@@ -55,34 +57,75 @@ function decodeKey(key: Buffer | null): string {
   );
 }
 
-function decodeOp(op: unknown): ChangeOp {
-  if (op === 'c' || op === 'u' || op === 'd' || op === 'r') {
-    return op;
-  }
-  if (op === 't' || op === 'm') {
+/**
+ * Rejects the records that a Debezium connector writes besides change events. They reach the
+ * input topic only when a setting or a transform routes their topic there.
+ */
+function rejectConnectorMetadata(document: Record<string, unknown>): void {
+  const fields = Object.keys(document);
+  if (fields.length === 1 && fields[0] === 'ts_ms') {
     throw new DeadLetterError(
-      'UNSUPPORTED_OPERATION',
-      `Envelope op "${op}" (${op === 't' ? 'truncate' : 'logical message'}) is not processed. ` +
-        "Keep the connector's default skipped.operations=t, or unlink the rows by deleting them.",
+      'NOT_A_CHANGE_EVENT',
+      'Record value is a Debezium heartbeat, not a change event. The connector writes ' +
+        'heartbeats to the topic __debezium-heartbeat.{topic.prefix}; check that ' +
+        "ONDERWERPOBJECT_TOPIC names the table's topic and that no transform routes heartbeats " +
+        'to it.',
     );
   }
+  if (
+    (document.status === 'BEGIN' || document.status === 'END') &&
+    'event_count' in document &&
+    'data_collections' in document
+  ) {
+    throw new DeadLetterError(
+      'NOT_A_CHANGE_EVENT',
+      `Record value is Debezium transaction metadata (${document.status} of transaction ` +
+        `${excerpt(document.id, 40)}), not a change event. With provide.transaction.metadata=true ` +
+        'the connector writes it to the topic {topic.prefix}.transaction; check that ' +
+        "ONDERWERPOBJECT_TOPIC names the table's topic and that no transform routes that topic " +
+        'to it.',
+    );
+  }
+}
+
+/** Tells an envelope from a flattened row, whose table has none of the envelope's fields. */
+function isEnvelope(document: Record<string, unknown>): boolean {
+  return ['op', 'before', 'after', 'source'].some((field) => field in document);
+}
+
+function decodeEnvelopeOp(op: unknown): ChangeOp {
   if (op === undefined || op === null) {
     throw new DeadLetterError('INVALID_ENVELOPE', 'Envelope has no "op" field.');
   }
-  throw new DeadLetterError(
-    'INVALID_ENVELOPE',
-    `Envelope op ${excerpt(JSON.stringify(op))} is unknown, expected one of "c", "u", "d", "r".`,
-  );
+  return decodeOp(op, 'Envelope op');
 }
 
-const rowColumns = {
-  uuid: 'uuid',
-  klantcontactId: 'klantcontact_id',
-  objectId: 'onderwerpobjectidentificator_object_id',
-  codeObjecttype: 'onderwerpobjectidentificator_code_objecttype',
-  codeRegister: 'onderwerpobjectidentificator_code_register',
-  codeSoortObjectId: 'onderwerpobjectidentificator_code_soort_object_id',
-} as const;
+function decodeEnvelope(key: string, op: ChangeOp, envelope: Record<string, unknown>): RowChange {
+  const before = decodeRow(envelope.before, 'before');
+  const after = decodeRow(envelope.after, 'after');
+  if (op !== 'd' && after === null) {
+    throw new DeadLetterError('INVALID_ENVELOPE', `Envelope with op "${op}" has no "after" row.`);
+  }
+  if (after !== null) {
+    rejectUnavailableValues(after, '"after"');
+  }
+
+  const source = envelope.source;
+  if (!isObject(source)) {
+    throw new DeadLetterError('INVALID_ENVELOPE', 'Envelope has no "source" block.');
+  }
+  const position = decodePosition(
+    {
+      lsn: source.lsn,
+      sequence: source.sequence,
+      txId: source.txId,
+      tsMs: source.ts_ms,
+      snapshot: source.snapshot,
+    },
+    { tsMs: 'source.ts_ms', sequence: 'source.sequence' },
+  );
+  return { kind: 'change', key, op, before, after, position };
+}
 
 function decodeRow(row: unknown, field: 'before' | 'after'): OnderwerpobjectRow | null {
   if (row === null || row === undefined) {
@@ -94,139 +137,5 @@ function decodeRow(row: unknown, field: 'before' | 'after'): OnderwerpobjectRow 
       `Envelope field "${field}" is ${typeOf(row)}, expected an object or null.`,
     );
   }
-
-  const id = row.id;
-  if (!(typeof id === 'number' && Number.isSafeInteger(id))) {
-    throw new DeadLetterError(
-      'INVALID_ROW',
-      `Column "id" in "${field}" is ${typeOf(id)}, expected an integer.`,
-    );
-  }
-
-  const decoded: OnderwerpobjectRow = {
-    id: String(id),
-    uuid: null,
-    klantcontactId: null,
-    objectId: null,
-    codeObjecttype: null,
-    codeRegister: null,
-    codeSoortObjectId: null,
-  };
-  for (const [property, column] of Object.entries(rowColumns)) {
-    decoded[property as keyof typeof rowColumns] = decodeColumn(row[column], column, field);
-  }
-  return decoded;
-}
-
-function decodeColumn(value: unknown, column: string, field: string): string | null {
-  if (value === null || value === undefined) {
-    return null;
-  }
-  if (typeof value === 'string') {
-    return value;
-  }
-  if (typeof value === 'number' && Number.isSafeInteger(value)) {
-    return String(value);
-  }
-  throw new DeadLetterError(
-    'INVALID_ROW',
-    `Column "${column}" in "${field}" is ${typeOf(value)}, expected a string, integer or null.`,
-  );
-}
-
-function decodePosition(envelope: Record<string, unknown>): SourcePosition {
-  const source = envelope.source;
-  if (!isObject(source)) {
-    throw new DeadLetterError('INVALID_ENVELOPE', 'Envelope has no "source" block.');
-  }
-
-  const tsMs = source.ts_ms;
-  if (typeof tsMs !== 'number' || !Number.isFinite(tsMs)) {
-    throw new DeadLetterError(
-      'INVALID_ENVELOPE',
-      `Field "source.ts_ms" is ${typeOf(tsMs)}, expected the commit time in milliseconds.`,
-    );
-  }
-
-  return {
-    lsn: integerText(source.lsn),
-    sequence: decodeSequence(source.sequence),
-    txId: integerText(source.txId),
-    tsMs,
-    snapshot:
-      source.snapshot !== undefined && source.snapshot !== 'false' && source.snapshot !== false,
-  };
-}
-
-/** Parses PostgreSQL's `source.sequence`, a JSON array text of two LSNs as strings or nulls. */
-function decodeSequence(sequence: unknown): [string | null, string | null] | null {
-  if (typeof sequence !== 'string') {
-    return null;
-  }
-
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(sequence);
-  } catch (error) {
-    throw new DeadLetterError(
-      'INVALID_ENVELOPE',
-      `Field "source.sequence" is ${excerpt(sequence)}, expected a JSON array of two LSNs.`,
-      { cause: error },
-    );
-  }
-  if (!Array.isArray(parsed) || parsed.length !== 2) {
-    throw new DeadLetterError(
-      'INVALID_ENVELOPE',
-      `Field "source.sequence" is ${excerpt(sequence)}, expected a JSON array of two LSNs.`,
-    );
-  }
-  return [integerText(parsed[0]), integerText(parsed[1])];
-}
-
-function integerText(value: unknown): string | null {
-  if (typeof value === 'number' && Number.isSafeInteger(value)) {
-    return String(value);
-  }
-  if (typeof value === 'string' && /^\d+$/.test(value)) {
-    return value;
-  }
-  return null;
-}
-
-function parseJson(buffer: Buffer, part: 'key' | 'value'): unknown {
-  try {
-    return JSON.parse(buffer.toString('utf8'));
-  } catch (error) {
-    throw new DeadLetterError(
-      'INVALID_JSON',
-      `Record ${part} is not valid JSON (${(error as Error).message}). Check that the ` +
-        'connector writes with org.apache.kafka.connect.json.JsonConverter.',
-      { cause: error },
-    );
-  }
-}
-
-/** Strips the `{"schema": …, "payload": …}` wrapper of JsonConverter with schemas enabled. */
-function unwrapSchema(document: unknown): unknown {
-  if (isObject(document) && 'schema' in document && 'payload' in document) {
-    const keys = Object.keys(document);
-    if (keys.length === 2) {
-      return document.payload;
-    }
-  }
-  return document;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function typeOf(value: unknown): string {
-  if (value === null) {
-    return 'null';
-  }
-  if (Array.isArray(value)) {
-    return 'an array';
-  }
-  return typeof value === 'object' ? 'an object' : `the ${typeof value} ${excerpt(value, 40)}`;
+  return decodeColumns(row, `"${field}"`);
 }

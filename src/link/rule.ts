@@ -24,12 +24,7 @@ const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
  * to nothing, because Open Zaak can only resolve `urn:uuid:` references to a zaak.
  */
 export function linkOf(row: OnderwerpobjectRow | null): LinkResult {
-  if (
-    row === null ||
-    row.codeObjecttype !== 'zaak' ||
-    row.codeSoortObjectId !== 'uuid' ||
-    row.klantcontactId === null
-  ) {
+  if (row === null || !refersToZaak(row)) {
     return { link: null, problem: null };
   }
 
@@ -45,4 +40,17 @@ export function linkOf(row: OnderwerpobjectRow | null): LinkResult {
     link: { zaak, onderwerpobjectUuid: row.uuid, klantcontactId: row.klantcontactId },
     problem: null,
   };
+}
+
+/**
+ * Tells whether a row refers to a zaak by UUID: its objecttype is `zaak`, its soort object id is
+ * `uuid` and it has a klantcontact. Only for such a row does `linkOf` read the object id and the
+ * row uuid.
+ */
+export function refersToZaak(
+  row: OnderwerpobjectRow,
+): row is OnderwerpobjectRow & { klantcontactId: string } {
+  return (
+    row.codeObjecttype === 'zaak' && row.codeSoortObjectId === 'uuid' && row.klantcontactId !== null
+  );
 }

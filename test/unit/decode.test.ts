@@ -118,11 +118,25 @@ describe('decodeDebeziumJson on bad records', () => {
       'Record key {"uuid":"x"} has no integer "id".',
     ],
     [
+      'key with a fractional id',
+      '{"id":1.5}',
+      valid.value,
+      'INVALID_KEY',
+      'Record key {"id":1.5} has no integer "id".',
+    ],
+    [
+      'key with an integer beyond 2^53 but no id',
+      '{"uuid":12345678901234567890}',
+      valid.value,
+      'INVALID_KEY',
+      'Record key {"uuid":12345678901234567890} has no integer "id".',
+    ],
+    [
       'value that is an array',
       valid.key,
       '[1,2]',
       'INVALID_ENVELOPE',
-      'Record value is an array, expected a Debezium envelope',
+      'Record value is an array, expected a Debezium change event',
     ],
     [
       'missing op',

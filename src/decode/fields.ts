@@ -1,0 +1,201 @@
+import { DeadLetterError, excerpt } from '../errors.js';
+import { refersToZaak } from '../link/rule.js';
+import type { ChangeOp, OnderwerpobjectRow, SourcePosition } from './change.js';
+import { integerText, typeOf } from './json.js';
+
+/**
+ * The value Debezium writes, by default, in place of a TOASTed column value that PostgreSQL did
+ * not send because the update left it unchanged. Debezium's `unavailable.value.placeholder`
+ * setting changes it.
+ *
+ * NOTE: a connector with another `unavailable.value.placeholder` passes the placeholder through
+ * as if it were the column's value.
+ */
+export const unavailableValuePlaceholder = '__debezium_unavailable_value';
+
+const rowColumns = {
+  uuid: 'uuid',
+  klantcontactId: 'klantcontact_id',
+  objectId: 'onderwerpobjectidentificator_object_id',
+  codeObjecttype: 'onderwerpobjectidentificator_code_objecttype',
+  codeRegister: 'onderwerpobjectidentificator_code_register',
+  codeSoortObjectId: 'onderwerpobjectidentificator_code_soort_object_id',
+} as const;
+
+type RowProperty = keyof typeof rowColumns;
+
+/**
+ * Decodes the columns of one row. `where` names the row in error messages, for example `"after"`
+ * or `the flattened row`. Other columns, and the `__` fields of a flattened row, are ignored.
+ */
+export function decodeColumns(row: Record<string, unknown>, where: string): OnderwerpobjectRow {
+  const id = row.id;
+  if (!((typeof id === 'number' && Number.isSafeInteger(id)) || typeof id === 'bigint')) {
+    throw new DeadLetterError(
+      'INVALID_ROW',
+      `Column "id" in ${where} is ${typeOf(id)}, expected an integer.`,
+    );
+  }
+
+  const decoded: OnderwerpobjectRow = {
+    id: String(id),
+    uuid: null,
+    klantcontactId: null,
+    objectId: null,
+    codeObjecttype: null,
+    codeRegister: null,
+    codeSoortObjectId: null,
+  };
+  for (const [property, column] of Object.entries(rowColumns)) {
+    decoded[property as RowProperty] = decodeColumn(row[column], column, where);
+  }
+  return decoded;
+}
+
+function decodeColumn(value: unknown, column: string, where: string): string | null {
+  if (value === null || value === undefined) {
+    return null;
+  }
+  if (typeof value === 'string') {
+    return value;
+  }
+  const integer = integerText(value);
+  if (integer !== null) {
+    return integer;
+  }
+  throw new DeadLetterError(
+    'INVALID_ROW',
+    `Column "${column}" in ${where} is ${typeOf(value)}, expected a string, integer or null.`,
+  );
+}
+
+/** The columns that the link rule reads only for a row that refers to a zaak. */
+const linkProperties: RowProperty[] = ['objectId', 'uuid'];
+
+/**
+ * Rejects a new row state that refers to a zaak when its object id or row uuid contains
+ * Debezium's placeholder for an unchanged TOASTed value, because the link depends on that value.
+ * For a row that does not refer to a zaak the placeholder is harmless, so an update that makes a
+ * row stop referring to a zaak still unlinks it. The placeholder never stands for the `zaak` or
+ * `uuid` that would make a row refer to a zaak. PostgreSQL moves a value out of line only when it
+ * is larger than a TOAST pointer, 18 bytes aligned to 24 (toast_tuple_find_biggest_attribute in
+ * PostgreSQL's src/backend/access/table/toast_helper.c).
+ */
+export function rejectUnavailableValues(row: OnderwerpobjectRow, where: string): void {
+  if (!refersToZaak(row)) {
+    return;
+  }
+  const unavailable = linkProperties.filter(
+    (property) => row[property] === unavailableValuePlaceholder,
+  );
+  if (unavailable.length === 0) {
+    return;
+  }
+
+  const columns = unavailable.map((property) => `"${rowColumns[property]}"`).join(' and ');
+  const subject =
+    unavailable.length === 1
+      ? `Column ${columns} in ${where} holds`
+      : `Columns ${columns} in ${where} hold`;
+  throw new DeadLetterError(
+    'UNAVAILABLE_VALUE',
+    `${subject} Debezium's placeholder ${unavailableValuePlaceholder}: PostgreSQL did not ` +
+      'send the unchanged TOASTed value, and the link rule needs it. Run ' +
+      'ALTER TABLE klantinteracties_onderwerpobject REPLICA IDENTITY FULL, after which Debezium ' +
+      'takes unchanged values from the old row.',
+  );
+}
+
+/** Decodes an operation. `field` names it in error messages, for example `Envelope op`. */
+export function decodeOp(op: unknown, field: string): ChangeOp {
+  if (op === 'c' || op === 'u' || op === 'd' || op === 'r') {
+    return op;
+  }
+  if (op === 't') {
+    throw new DeadLetterError(
+      'UNSUPPORTED_OPERATION',
+      `${field} "t" (truncate) is not processed. Keep the connector's default ` +
+        'skipped.operations=t, or unlink the rows by deleting them.',
+    );
+  }
+  if (op === 'm') {
+    throw new DeadLetterError(
+      'UNSUPPORTED_OPERATION',
+      `${field} "m" (logical decoding message) is not processed. Debezium writes the messages ` +
+        'of pg_logical_emit_message to the topic {topic.prefix}.message; check that no ' +
+        'transform routes that topic to the input topic.',
+    );
+  }
+  throw new DeadLetterError(
+    'INVALID_ENVELOPE',
+    `${field} ${excerpt(JSON.stringify(op))} is unknown, expected one of "c", "u", "d", "r".`,
+  );
+}
+
+/** The raw source fields of a change, from an envelope's `source` or a flattened row. */
+export interface PositionFields {
+  lsn: unknown;
+  sequence: unknown;
+  txId: unknown;
+  tsMs: unknown;
+  snapshot: unknown;
+}
+
+/** Decodes a change's source position. `names` are the fields' names for error messages. */
+export function decodePosition(
+  fields: PositionFields,
+  names: { tsMs: string; sequence: string },
+): SourcePosition {
+  if (typeof fields.tsMs !== 'number' || !Number.isFinite(fields.tsMs)) {
+    throw new DeadLetterError(
+      'INVALID_ENVELOPE',
+      `Field "${names.tsMs}" is ${typeOf(fields.tsMs)}, expected the commit time in milliseconds.`,
+    );
+  }
+
+  return {
+    lsn: unsignedIntegerText(fields.lsn),
+    sequence: decodeSequence(fields.sequence, names.sequence),
+    txId: unsignedIntegerText(fields.txId),
+    tsMs: fields.tsMs,
+    snapshot: isSnapshot(fields.snapshot),
+  };
+}
+
+/**
+ * Tells whether Debezium's `snapshot` field marks a snapshot read. The values "true", "first",
+ * "last", "incremental" and the like do, but "false" and null do not.
+ */
+export function isSnapshot(value: unknown): boolean {
+  return value !== undefined && value !== null && value !== 'false' && value !== false;
+}
+
+/** Parses PostgreSQL's `source.sequence`, a JSON array text of two LSNs as strings or nulls. */
+function decodeSequence(sequence: unknown, name: string): [string | null, string | null] | null {
+  if (typeof sequence !== 'string') {
+    return null;
+  }
+
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(sequence);
+  } catch (error) {
+    throw new DeadLetterError(
+      'INVALID_ENVELOPE',
+      `Field "${name}" is ${excerpt(sequence)}, expected a JSON array of two LSNs.`,
+      { cause: error },
+    );
+  }
+  if (!Array.isArray(parsed) || parsed.length !== 2) {
+    throw new DeadLetterError(
+      'INVALID_ENVELOPE',
+      `Field "${name}" is ${excerpt(sequence)}, expected a JSON array of two LSNs.`,
+    );
+  }
+  return [unsignedIntegerText(parsed[0]), unsignedIntegerText(parsed[1])];
+}
+
+function unsignedIntegerText(value: unknown): string | null {
+  const text = integerText(value);
+  return text === null || text.startsWith('-') ? null : text;
+}
