@@ -71,6 +71,12 @@ const environmentSchema = z.object({
   METRICS_PORT: integer(0, 65_535, 'a port number from 0 to 65535').default(9464),
 });
 
+/** The processor's variables, of which `dead-letter replay` needs no event settings. */
+const replayEnvironmentSchema = environmentSchema.partial({
+  CLOUDEVENTS_SOURCE: true,
+  OPENKLANT_BASE_URL: true,
+});
+
 export interface Config {
   kafka: {
     brokers: string[];
@@ -109,10 +115,35 @@ export interface Config {
  * invalid variable, its value and the expected form, one per line.
  */
 export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {
+  const env = parseEnvironment(environmentSchema, environment);
+  return {
+    ...commonSettingsOf(env),
+    events: { source: env.CLOUDEVENTS_SOURCE, openKlantBaseUrl: env.OPENKLANT_BASE_URL },
+    labels: { maxLength: env.LABEL_MAX_LENGTH, waitMs: env.LABEL_WAIT_MS },
+    metrics: { host: env.METRICS_HOST, port: env.METRICS_PORT },
+  };
+}
+
+/** The settings that `dead-letter replay` uses: no event settings and no metrics endpoint. */
+export type ReplayConfig = Pick<Config, 'kafka' | 'topics' | 'logLevel'>;
+
+/**
+ * Reads the configuration of `dead-letter replay`. It checks the same variables as loadConfig,
+ * but CLOUDEVENTS_SOURCE and OPENKLANT_BASE_URL may be unset, because re-feeding records does not
+ * build events. Throws a ConfigError like loadConfig.
+ */
+export function loadReplayConfig(environment: NodeJS.ProcessEnv = process.env): ReplayConfig {
+  return commonSettingsOf(parseEnvironment(replayEnvironmentSchema, environment));
+}
+
+function parseEnvironment<Schema extends z.ZodType>(
+  schema: Schema,
+  environment: NodeJS.ProcessEnv,
+): z.output<Schema> {
   const present = Object.fromEntries(
     Object.entries(environment).filter(([, value]) => value !== undefined && value !== ''),
   );
-  const parsed = environmentSchema.safeParse(present);
+  const parsed = schema.safeParse(present);
   if (!parsed.success) {
     const problems = new Map<string, string>();
     for (const issue of parsed.error.issues) {
@@ -123,8 +154,10 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     }
     throw new ConfigError([...problems.keys()][0]!, [...problems.values()].join('\n'));
   }
+  return parsed.data;
+}
 
-  const env = parsed.data;
+function commonSettingsOf(env: z.output<typeof replayEnvironmentSchema>): ReplayConfig {
   return {
     kafka: {
       brokers: env.KAFKA_BOOTSTRAP_SERVERS,
@@ -141,10 +174,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       changelog: env.STATE_CHANGELOG_TOPIC ?? `${env.KAFKA_GROUP_ID}-link-state-changelog`,
       deadLetter: env.DEAD_LETTER_TOPIC ?? `${env.KAFKA_GROUP_ID}-dead-letter`,
     },
-    events: { source: env.CLOUDEVENTS_SOURCE, openKlantBaseUrl: env.OPENKLANT_BASE_URL },
-    labels: { maxLength: env.LABEL_MAX_LENGTH, waitMs: env.LABEL_WAIT_MS },
     logLevel: env.LOG_LEVEL,
-    metrics: { host: env.METRICS_HOST, port: env.METRICS_PORT },
   };
 }
 

@@ -1,13 +1,16 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 import kafkajs, { type logCreator, type logLevel as LogLevel } from 'kafkajs';
 
 const { logLevel } = kafkajs;
 
 export type { Logger };
 
-/** Creates the JSON logger. Errors go under `err`, as pino serialises them. */
-export function createLogger(level: string): Logger {
-  return pino({ level, base: { service: 'openklant-zaak-cdc' } });
+/**
+ * Creates the JSON logger, writing to standard output unless `destination` is given. Errors go
+ * under `err`, as pino serialises them.
+ */
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  return pino({ level, base: { service: 'openklant-zaak-cdc' } }, destination);
 }
 
 const pinoLevels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {

@@ -34,6 +34,7 @@ let input: TopicReader;
 let settings: ProcessorSettings;
 let processor: ProcessorProcess;
 let klantcontactId: number;
+let label: string;
 let snapshotRow: InsertedRow;
 const snapshotZaak = randomUUID();
 
@@ -41,7 +42,9 @@ beforeAll(async () => {
   admin = kafka.admin();
   await admin.connect();
   database = new OpenKlantDatabase(stack);
-  klantcontactId = (await database.insertKlantcontact('Melding openbare ruimte', 'KC-314')).id;
+  const klantcontact = await database.insertKlantcontact('Melding openbare ruimte', 'KC-314');
+  klantcontactId = klantcontact.id;
+  label = klantcontact.label;
   snapshotRow = await database.insertOnderwerpobject(zaakColumns(klantcontactId, snapshotZaak));
 
   const topicPrefix = `testflat${suffix}`;
@@ -90,7 +93,7 @@ function flattenedRows(id: number): Record<string, unknown>[] {
 
 /** Returns the expected event, whose `time` is the commit time of the change that caused it. */
 function eventAt(change: Record<string, unknown>, type: EventType, zaak: string, rowUuid: string) {
-  const expected = expectedEvent(settings, type, zaak, rowUuid);
+  const expected = expectedEvent(settings, type, zaak, rowUuid, label);
   const time = new Date(change.__source_ts_ms as number).toISOString().replace(/\.\d+Z$/, 'Z');
   return { ...expected, event: { ...expected.event, time } };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig, loadReplayConfig } from '../../src/config.js';
 
 const required = {
   KAFKA_BOOTSTRAP_SERVERS: '127.0.0.1:9092',
@@ -128,5 +128,56 @@ describe('loadConfig', () => {
         'http(s) URL without query or fragment, e.g. https://openklant.example.nl.\n' +
         'Environment variable METRICS_PORT is "x"; expected a port number from 0 to 65535.',
     );
+  });
+});
+
+describe('loadReplayConfig', () => {
+  it('needs no event settings', () => {
+    const config = loadReplayConfig({
+      KAFKA_BOOTSTRAP_SERVERS: '127.0.0.1:9092',
+      KAFKA_GROUP_ID: 'gemeente-x',
+    });
+    expect(config).toEqual({
+      kafka: {
+        brokers: ['127.0.0.1:9092'],
+        clientId: 'openklant-zaak-cdc',
+        groupId: 'gemeente-x',
+        sessionTimeoutMs: 30000,
+        transactionTimeoutMs: 60000,
+        replicationFactor: undefined,
+      },
+      topics: {
+        input: 'openklant.public.klantinteracties_onderwerpobject',
+        output: 'openklant.zaak-cloudevents',
+        changelog: 'gemeente-x-link-state-changelog',
+        deadLetter: 'gemeente-x-dead-letter',
+      },
+      logLevel: 'info',
+    });
+  });
+
+  it.each([
+    [
+      'missing bootstrap servers',
+      { KAFKA_BOOTSTRAP_SERVERS: undefined },
+      'Environment variable KAFKA_BOOTSTRAP_SERVERS is not set; expected it to be set.',
+    ],
+    [
+      'invalid dead-letter topic',
+      { DEAD_LETTER_TOPIC: 'dead letters' },
+      'Environment variable DEAD_LETTER_TOPIC is "dead letters"; expected a Kafka topic name: 1–249 of the characters a-z A-Z 0-9 . _ -.',
+    ],
+    [
+      'invalid source when set',
+      { CLOUDEVENTS_SOURCE: 'open klant' },
+      'Environment variable CLOUDEVENTS_SOURCE is "open klant"; expected a URI reference without whitespace.',
+    ],
+    [
+      'invalid base url when set',
+      { OPENKLANT_BASE_URL: 'openklant.example.nl' },
+      'Environment variable OPENKLANT_BASE_URL is "openklant.example.nl"; expected an absolute http(s) URL without query or fragment, e.g. https://openklant.example.nl.',
+    ],
+  ])('rejects %s', (_name, change, message) => {
+    expect(() => loadReplayConfig({ ...required, ...change })).toThrow(message);
   });
 });
