@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { loadConfig } from './config.js';
+import { addDeadLetterCommand } from './dead-letter/command.js';
 import { ConfigError } from './errors.js';
 import { createLogger } from './logger.js';
 import { Metrics } from './metrics.js';
@@ -93,5 +94,7 @@ async function runProcessor(): Promise<void> {
     process.exit(1);
   }
 }
+
+addDeadLetterCommand(program);
 
 await program.parseAsync(process.argv);
