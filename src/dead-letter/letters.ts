@@ -15,6 +15,8 @@ const knownCodes: Record<DeadLetterCode, true> = {
   INVALID_KEY: true,
   INVALID_ROW: true,
   UNSUPPORTED_OPERATION: true,
+  UNAVAILABLE_VALUE: true,
+  NOT_A_CHANGE_EVENT: true,
 };
 
 /** The error codes that the processor writes to `deadletter.error.code`. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { OpenKlantDatabase, zaakColumns } from '../support/database.js';
+import { OpenKlantDatabase } from '../support/database.js';
 import { eventsAbout, expectedEvent } from '../support/expected.js';
 import { testKafka, startGroupAtEnd, TopicReader, waitUntilProcessed } from '../support/kafka.js';
 import {

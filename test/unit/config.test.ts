@@ -148,6 +148,7 @@ describe('loadReplayConfig', () => {
       },
       topics: {
         input: 'openklant.public.klantinteracties_onderwerpobject',
+        klantcontact: 'openklant.public.klantinteracties_klantcontact',
         output: 'openklant.zaak-cloudevents',
         changelog: 'gemeente-x-link-state-changelog',
         deadLetter: 'gemeente-x-dead-letter',
