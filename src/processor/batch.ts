@@ -21,6 +21,7 @@ import {
   type StreamPosition,
 } from '../state/stream-position.js';
 import { transition, type LinkEventType, type LinkState } from '../transition/transition.js';
+import { replayedFromHeader } from '../dead-letter/letters.js';
 import { deadLetterMessage, type DeadLetterMessage, type InputMessage } from './dead-letter.js';
 
 export interface BatchSettings {
@@ -114,7 +115,10 @@ export function processBatch(
       continue;
     }
 
-    const position = streamPositionOf(decoded.position);
+    // A dead letter that an operator fed back after a fix sits before the stored position, yet
+    // was never processed; it is applied to the current state and leaves the position as it is.
+    const replayed = message.headers?.[replayedFromHeader] !== undefined;
+    const position = replayed ? null : streamPositionOf(decoded.position);
     if (isResent(position, result.position)) {
       result.resent += 1;
       continue;

@@ -216,6 +216,22 @@ describe('processBatch with re-sent changes', () => {
     expect(replay.position).toEqual(whole.position);
   });
 
+  it('applies a fed-back dead letter before the stored position', () => {
+    const update = fixture(file, 'update zaak');
+    const stored = { lastCommitLsn: '999999999999', changeLsn: '999999999999' };
+    const [message] = asMessages([update]);
+    message!.headers = { 'deadletter.replayed-from': 'group-dead-letter:0:7' };
+
+    const result = processBatch([message!], { rows: new Map(), position: stored }, settings);
+    const zaak = JSON.parse(update.value!).payload.after.onderwerpobjectidentificator_object_id;
+
+    expect(result.resent).toBe(0);
+    expect(result.events.map((event) => [event.key, JSON.parse(event.value).type])).toEqual([
+      [zaak, 'nl.overheid.zaken.zaak-gekoppeld'],
+    ]);
+    expect(result.position).toBe(stored);
+  });
+
   it('never skips a snapshot read', () => {
     const snapshot = fixture(file, 'snapshot read of a linked row');
     const state = {
