@@ -28,8 +28,8 @@ export const recommendedAddFields = 'op,lsn,txId,sequence,source.ts_ms';
  * - `__lsn`, `__sequence` and `__txId`, or their `__source_` forms, are the source position.
  *   Without `__sequence` a re-sent change is processed again.
  *
- * NOTE: without `__lsn`, `__sequence` and `__txId`, the event id has no source position, so two
- * links of one row to the same zaak at different times get the same event id.
+ * NOTE: without `__lsn`, `__sequence` and `__txId`, the event id rests on the row, zaak and commit
+ * time only, so two links of one row to the same zaak in one millisecond get the same id.
  */
 export function decodeFlattenedRow(key: string, document: Record<string, unknown>): RowChange {
   if (!('id' in document)) {
