@@ -6,9 +6,9 @@ import type { Logger } from './logger.js';
 const { ConfigResourceTypes } = kafkajs;
 
 /**
- * Checks the input topic and creates the output, changelog and dead-letter topics when missing.
- * Returns the input topic's partition count. The changelog must have exactly that many
- * partitions, because a row's state lives in the changelog partition of the row's input
+ * Checks the input and klantcontact topics and creates the output, changelog and dead-letter
+ * topics when missing. Returns the input topic's partition count. The changelog must have exactly
+ * that many partitions, because a row's state lives in the changelog partition of the row's input
  * partition.
  */
 export async function ensureTopics(admin: Admin, config: Config, logger: Logger): Promise<number> {
@@ -17,6 +17,14 @@ export async function ensureTopics(admin: Admin, config: Config, logger: Logger)
     throw new StateError(
       `Input topic "${config.topics.input}" does not exist. Register the Debezium connector ` +
         'and let it create the topic, or set ONDERWERPOBJECT_TOPIC to the topic it writes.',
+    );
+  }
+
+  if ((await partitionCount(admin, config.topics.klantcontact)) === undefined) {
+    throw new StateError(
+      `Klantcontact topic "${config.topics.klantcontact}" does not exist. Include ` +
+        "public.klantinteracties_klantcontact in the connector's table.include.list, or set " +
+        'KLANTCONTACT_TOPIC to the topic it writes; labels are read from it.',
     );
   }
 
