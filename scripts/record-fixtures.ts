@@ -33,8 +33,8 @@ import type { RecordedRecord } from '../test/support/fixtures.js';
 import { testKafka, TopicReader, waitFor, type ConsumedRecord } from '../test/support/kafka.js';
 import { parseEnvFile, settingsFromVariables } from '../test/support/stack-settings.js';
 
-type Group = 'converters' | 'flattened' | 'other-shapes';
-const allGroups: Group[] = ['converters', 'flattened', 'other-shapes'];
+type Group = 'converters' | 'flattened' | 'other-shapes' | 'klantcontact';
+const allGroups: Group[] = ['converters', 'flattened', 'other-shapes', 'klantcontact'];
 
 const requested = process.argv.slice(2);
 const unknown = requested.filter((name) => !allGroups.includes(name as Group));
@@ -121,6 +121,9 @@ try {
   }
   if (groups.includes('other-shapes')) {
     await recordOtherShapes();
+  }
+  if (groups.includes('klantcontact')) {
+    await recordKlantcontact();
   }
 } finally {
   for (const name of startedConnectors) {
@@ -387,6 +390,53 @@ async function recordOtherShapes(): Promise<void> {
     await transactions.stop();
 
     writeFixtures(variant.file, fixtures);
+  }
+}
+
+/**
+ * Records the klantcontact changes the label reads: a create, a change of onderwerp, a nummer
+ * set to null, and a delete with its tombstone, in both converter forms.
+ */
+async function recordKlantcontact(): Promise<void> {
+  const topics: [string, string][] = [];
+  for (const [index, schemas] of ['true', 'false'].entries()) {
+    const prefix = await startConnector(`fixture-klantcontact-${index}-${suffix}`, {
+      'table.include.list': 'public.klantinteracties_klantcontact',
+      'snapshot.mode': 'no_data',
+      'key.converter.schemas.enable': schemas,
+      'value.converter.schemas.enable': schemas,
+    });
+    const file =
+      schemas === 'true' ? 'klantcontact-with-schemas.json' : 'klantcontact-without-schemas.json';
+    topics.push([file, `${prefix}.public.klantinteracties_klantcontact`]);
+  }
+
+  const klantcontact = await database.insertKlantcontact('Vraag over de afvalpas', 'KC-2041');
+  await database.pool.query(
+    `UPDATE klantinteracties_klantcontact SET onderwerp = 'Vraag over de nieuwe afvalpas'
+     WHERE id = $1`,
+    [klantcontact.id],
+  );
+  await database.pool.query(
+    'UPDATE klantinteracties_klantcontact SET nummer = NULL WHERE id = $1',
+    [klantcontact.id],
+  );
+  await database.pool.query('DELETE FROM klantinteracties_klantcontact WHERE id = $1', [
+    klantcontact.id,
+  ]);
+
+  const names = new Map<string | null, string[]>([
+    [
+      String(klantcontact.id),
+      ['create', 'update onderwerp', 'update nummer to null', 'delete', 'tombstone'],
+    ],
+  ]);
+  // Without a data snapshot a connector creates its topic with the first change, so the topics
+  // are read after the changes.
+  for (const [file, topic] of topics) {
+    const reader = await readTopic(topic);
+    writeFixtures(file, await recordByKey(reader, names));
+    await reader.stop();
   }
 }
 

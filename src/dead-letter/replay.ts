@@ -12,6 +12,7 @@ import { kafkajsLevel, kafkajsLogCreator, type Logger } from '../logger.js';
 import { matchesCodes, readLetter, type ReplayableLetter } from './letters.js';
 import { planPartition, type PartitionPlan, type ReplayRange } from './range.js';
 import { ReplaySummary } from './summary.js';
+import { sendOffsetsWhenReady } from '../sink/transactions.js';
 
 const { Kafka: KafkaClient, Partitioners } = kafkajs;
 
@@ -438,7 +439,7 @@ class ReplayRun {
         await transaction.sendBatch({ topicMessages: topicMessagesOf(piece), acks: -1 });
       }
       if (commitOffset) {
-        await transaction.sendOffsets({
+        await sendOffsetsWhenReady(transaction, {
           consumerGroupId: this.groupId,
           topics: [
             { topic: this.topic, partitions: [{ partition: plan.partition, offset: `${next}` }] },
@@ -477,7 +478,7 @@ class ReplayRun {
     }
     const transaction = await this.producer!.transaction();
     try {
-      await transaction.sendOffsets({
+      await sendOffsetsWhenReady(transaction, {
         consumerGroupId: this.groupId,
         topics: [
           {

@@ -1,5 +1,6 @@
-import { z } from 'zod';
 import { streamPositionOf, type StreamPosition } from '../state/stream-position.js';
+import { decodeOp, decodePosition } from './fields.js';
+import { integerText, isObject, parseJson, typeOf, unwrapSchema } from './json.js';
 
 /** What the label needs of one Debezium change record of `klantinteracties_klantcontact`. */
 export type KlantcontactChange =
@@ -13,100 +14,53 @@ export type KlantcontactChange =
   | { kind: 'delete'; id: string; position: StreamPosition | null }
   | { kind: 'tombstone'; id: string };
 
-const id = z.union([z.number().int().transform(String), z.string().regex(/^-?\d+$/)]);
-const row = z.object({ id, onderwerp: z.string(), nummer: z.string().nullable().optional() });
-const envelope = z.object({
-  op: z.enum(['c', 'u', 'd', 'r']),
-  before: z.object({ id }).passthrough().nullable().optional(),
-  after: row.nullable().optional(),
-  source: z.object({
-    sequence: z.string().nullable().optional(),
-    snapshot: z.union([z.string(), z.boolean()]).nullable().optional(),
-  }),
-});
-
 /**
  * Decodes a klantcontact record of Kafka Connect's JsonConverter, with or without schemas.
- * Throws an Error naming the problem for a record that is not a klantcontact change.
+ * Throws an error naming the problem for a record that is not a klantcontact change.
  */
 export function decodeKlantcontactJson(
   key: Buffer | null,
   value: Buffer | null,
 ): KlantcontactChange {
-  const keyId = id.safeParse(payloadOf(key, 'key')?.id);
-  if (!keyId.success) {
+  const keyPayload = key === null ? null : unwrapSchema(parseJson(key, 'key'));
+  const id = isObject(keyPayload) ? integerText(keyPayload.id) : null;
+  if (id === null) {
     throw new Error('Klantcontact record key has no integer "id".');
   }
-  if (value === null || value.length === 0) {
-    return { kind: 'tombstone', id: keyId.data };
-  }
 
-  const parsed = envelope.safeParse(payloadOf(value, 'value'));
-  if (!parsed.success) {
+  const envelope =
+    value === null || value.length === 0 ? null : unwrapSchema(parseJson(value, 'value'));
+  if (envelope === null) {
+    return { kind: 'tombstone', id };
+  }
+  if (!isObject(envelope) || !isObject(envelope.source)) {
     throw new Error(
-      `Klantcontact record value is not a Debezium envelope: ${parsed.error.issues[0]?.message}.`,
+      `Klantcontact record value is ${typeOf(envelope)}, expected a Debezium envelope.`,
     );
   }
-  const { op, after, source } = parsed.data;
-  const position = streamPositionOf({
-    lsn: null,
-    sequence: sequenceOf(source.sequence),
-    txId: null,
-    tsMs: 0,
-    snapshot:
-      source.snapshot !== undefined &&
-      source.snapshot !== null &&
-      source.snapshot !== 'false' &&
-      source.snapshot !== false,
-  });
+
+  const op = decodeOp(envelope.op, 'Klantcontact envelope op');
+  const { source } = envelope;
+  const position = streamPositionOf(
+    decodePosition(
+      {
+        lsn: source.lsn,
+        sequence: source.sequence,
+        txId: source.txId,
+        tsMs: source.ts_ms,
+        snapshot: source.snapshot,
+      },
+      { tsMs: 'source.ts_ms', sequence: 'source.sequence' },
+    ),
+  );
   if (op === 'd') {
-    return { kind: 'delete', id: keyId.data, position };
+    return { kind: 'delete', id, position };
   }
-  if (!after) {
-    throw new Error(`Klantcontact envelope with op "${op}" has no "after" row.`);
-  }
-  return {
-    kind: 'upsert',
-    id: keyId.data,
-    onderwerp: after.onderwerp,
-    nummer: after.nummer ?? null,
-    position,
-  };
-}
 
-function payloadOf(buffer: Buffer | null, part: string): Record<string, unknown> | undefined {
-  if (buffer === null || buffer.length === 0) {
-    return undefined;
+  const after = envelope.after;
+  if (!isObject(after) || typeof after.onderwerp !== 'string') {
+    throw new Error(`Klantcontact envelope with op "${op}" has no "after" row with an onderwerp.`);
   }
-  let document: unknown;
-  try {
-    document = JSON.parse(buffer.toString('utf8'));
-  } catch {
-    throw new Error(`Klantcontact record ${part} is not valid JSON.`);
-  }
-  if (typeof document !== 'object' || document === null || Array.isArray(document)) {
-    return undefined;
-  }
-  const object = document as Record<string, unknown>;
-  const keys = Object.keys(object);
-  const unwrapped =
-    keys.length === 2 && 'schema' in object && 'payload' in object ? object.payload : object;
-  return typeof unwrapped === 'object' && unwrapped !== null
-    ? (unwrapped as Record<string, unknown>)
-    : undefined;
-}
-
-function sequenceOf(sequence: string | null | undefined): [string | null, string | null] | null {
-  if (typeof sequence !== 'string') {
-    return null;
-  }
-  try {
-    const parsed = JSON.parse(sequence) as unknown;
-    if (Array.isArray(parsed) && parsed.length === 2) {
-      return [parsed[0] ?? null, parsed[1] ?? null] as [string | null, string | null];
-    }
-  } catch {
-    return null;
-  }
-  return null;
+  const nummer = typeof after.nummer === 'string' ? after.nummer : null;
+  return { kind: 'upsert', id, onderwerp: after.onderwerp, nummer, position };
 }

@@ -3,44 +3,18 @@ import type { Admin, Consumer, Kafka } from 'kafkajs';
 import { decodeKlantcontactJson, type KlantcontactChange } from '../decode/klantcontact-json.js';
 import type { Logger } from '../logger.js';
 import type { StreamPosition } from '../state/stream-position.js';
-import { formatLabel } from './format.js';
+import { KlantcontactVersions, type LabelRequirement } from './versions.js';
 
-/** A klantcontact that a link's label needs, and the change of the link. */
-export interface LabelRequirement {
-  klantcontactId: string;
-  position: StreamPosition | null;
-}
-
-interface Version {
-  /** Null once the klantcontact was deleted. */
-  onderwerp: string | null;
-  nummer: string | null;
-  /** The last commit LSN before the version's transaction; -1 for a snapshot read. */
-  commit: bigint;
-}
-
-interface Entry {
-  partition: number;
-  /** Oldest first; at most `maxVersions`. */
-  versions: Version[];
-}
-
-/**
- * Keeps the versions per klantcontact that a replay of recent changes may still ask for. A replay
- * of older changes gets the oldest version kept.
- */
-const maxVersions = 8;
+export type { LabelRequirement } from './versions.js';
 
 /**
  * The klantcontact table, held whole by every instance, with only the columns the label needs.
  * It reads the klantcontact change topic from its start in a consumer group of its own and keeps
- * reading. A label reflects the klantcontact as committed at or before the onderwerpobject
- * change: the latest version whose transaction did not commit after the change's transaction.
+ * reading.
  */
 export class KlantcontactTable {
-  private readonly entries = new Map<string, Entry>();
+  private readonly versions: KlantcontactVersions;
   private readonly nextOffsets = new Map<number, bigint>();
-  private readonly partitionCommits = new Map<number, bigint>();
   private readonly waiters = new Set<() => void>();
   private readonly consumer: Consumer;
   private readonly admin: Admin;
@@ -50,9 +24,10 @@ export class KlantcontactTable {
     kafka: Kafka,
     private readonly topic: string,
     groupIdPrefix: string,
-    private readonly maxLength: number,
+    maxLength: number,
     private readonly logger: Logger,
   ) {
+    this.versions = new KlantcontactVersions(maxLength);
     this.consumer = kafka.consumer({
       groupId: `${groupIdPrefix}-klantcontacten-${randomUUID()}`,
       allowAutoTopicCreation: false,
@@ -101,7 +76,9 @@ export class KlantcontactTable {
     const deadline = Date.now() + timeoutMs;
     let lastHeartbeat = Date.now();
     for (;;) {
-      const missing = requirements.filter((requirement) => !this.answers(requirement, ends));
+      const missing = requirements.filter(
+        (requirement) => !this.versions.answers(requirement, this.nextOffsets, ends),
+      );
       if (missing.length === 0 || Date.now() >= deadline) {
         return [...new Set(missing.map((requirement) => requirement.klantcontactId))];
       }
@@ -114,43 +91,6 @@ export class KlantcontactTable {
         await heartbeat();
       }
     }
-  }
-
-  /** Returns the label of the klantcontact as of the change, or null when the table lacks it. */
-  label(klantcontactId: string, position: StreamPosition | null): string | null {
-    const version = this.versionAt(klantcontactId, position);
-    if (version === undefined || version.onderwerp === null) {
-      return null;
-    }
-    return formatLabel(version.onderwerp, version.nummer, this.maxLength);
-  }
-
-  private answers(requirement: LabelRequirement, ends: Map<number, bigint>): boolean {
-    const entry = this.entries.get(requirement.klantcontactId);
-    if (entry === undefined) {
-      return false;
-    }
-    if (requirement.position === null) {
-      return true;
-    }
-    const commit = commitOf(requirement.position);
-    if (!entry.versions.some((version) => version.commit <= commit)) {
-      return false;
-    }
-    const readPast = (this.partitionCommits.get(entry.partition) ?? -1n) > commit;
-    const readToEnd =
-      (this.nextOffsets.get(entry.partition) ?? 0n) >= (ends.get(entry.partition) ?? 0n);
-    return readPast || readToEnd;
-  }
-
-  private versionAt(klantcontactId: string, position: StreamPosition | null): Version | undefined {
-    const versions = this.entries.get(klantcontactId)?.versions ?? [];
-    if (position === null) {
-      return versions[versions.length - 1];
-    }
-    const commit = commitOf(position);
-    const committed = versions.filter((version) => version.commit <= commit);
-    return committed[committed.length - 1] ?? versions[0];
   }
 
   private applyRecord(
@@ -170,26 +110,12 @@ export class KlantcontactTable {
       );
       return;
     }
-    if (change.kind === 'tombstone') {
-      return;
-    }
+    this.versions.apply(partition, change);
+  }
 
-    const commit = change.position === null ? -1n : commitOf(change.position);
-    this.partitionCommits.set(
-      partition,
-      maxOf(this.partitionCommits.get(partition) ?? -1n, commit),
-    );
-    const entry = this.entries.get(change.id) ?? { partition, versions: [] };
-    entry.partition = partition;
-    entry.versions.push(
-      change.kind === 'delete'
-        ? { onderwerp: null, nummer: null, commit }
-        : { onderwerp: change.onderwerp, nummer: change.nummer, commit },
-    );
-    if (entry.versions.length > maxVersions) {
-      entry.versions.shift();
-    }
-    this.entries.set(change.id, entry);
+  /** Returns the label of the klantcontact as of the change, or null when the table lacks it. */
+  label(klantcontactId: string, position: StreamPosition | null): string | null {
+    return this.versions.label(klantcontactId, position);
   }
 
   private wake(): void {
@@ -198,12 +124,4 @@ export class KlantcontactTable {
     }
     this.waiters.clear();
   }
-}
-
-function commitOf(position: StreamPosition): bigint {
-  return BigInt(position.lastCommitLsn ?? '0');
-}
-
-function maxOf(a: bigint, b: bigint): bigint {
-  return a > b ? a : b;
 }

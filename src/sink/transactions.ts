@@ -1,4 +1,4 @@
-import kafkajs, { type Kafka, type Producer, type TopicMessages } from 'kafkajs';
+import kafkajs, { type Kafka, type Producer, type TopicMessages, type Transaction } from 'kafkajs';
 import type { Logger } from '../logger.js';
 
 const { Partitioners } = kafkajs;
@@ -118,5 +118,31 @@ export class PartitionTransactions {
 
   private transactionalId(partition: number): string {
     return `${this.settings.groupId}-${this.settings.inputTopic}-${partition}`;
+  }
+}
+
+const concurrentTransactionsRetries = 10;
+
+/**
+ * Sends a transaction's offsets, retrying CONCURRENT_TRANSACTIONS. The broker answers
+ * AddOffsetsToTxn with it while the producer's previous transaction is still completing, which a
+ * transaction that holds only offsets can reach right after the previous commit. The Java client
+ * retries it; kafkajs 2.2.4 retries it for AddPartitionsToTxn but not for AddOffsetsToTxn.
+ */
+export async function sendOffsetsWhenReady(
+  transaction: Transaction,
+  offsets: Parameters<Transaction['sendOffsets']>[0],
+): Promise<void> {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      await transaction.sendOffsets(offsets);
+      return;
+    } catch (error) {
+      const concurrent = (error as { type?: string }).type === 'CONCURRENT_TRANSACTIONS';
+      if (!concurrent || attempt >= concurrentTransactionsRetries) {
+        throw error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(20 * 2 ** attempt, 1_000)));
+    }
   }
 }

@@ -20,7 +20,9 @@ export type FixtureFile =
   | 'flattened-defaults.json'
   | 'flattened-defaults-with-schemas.json'
   | 'other-shapes.json'
-  | 'other-shapes-flattened.json';
+  | 'other-shapes-flattened.json'
+  | 'klantcontact-with-schemas.json'
+  | 'klantcontact-without-schemas.json';
 
 export function loadFixtures(file: FixtureFile): RecordedRecord[] {
   const path = resolve(import.meta.dirname, '../fixtures/debezium-json', file);
