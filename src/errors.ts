@@ -40,7 +40,9 @@ export type DeadLetterCode =
   | 'INVALID_ROW'
   | 'UNSUPPORTED_OPERATION'
   | 'UNAVAILABLE_VALUE'
-  | 'NOT_A_CHANGE_EVENT';
+  | 'NOT_A_CHANGE_EVENT'
+  | 'INVALID_AVRO'
+  | 'UNKNOWN_SCHEMA';
 
 export class DeadLetterError extends Error {
   override readonly name = 'DeadLetterError';

@@ -17,6 +17,8 @@ const knownCodes: Record<DeadLetterCode, true> = {
   UNSUPPORTED_OPERATION: true,
   UNAVAILABLE_VALUE: true,
   NOT_A_CHANGE_EVENT: true,
+  INVALID_AVRO: true,
+  UNKNOWN_SCHEMA: true,
 };
 
 /** The error codes that the processor writes to `deadletter.error.code`. */

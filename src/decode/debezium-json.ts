@@ -15,8 +15,17 @@ import { integerText, isObject, parseJson, typeOf, unwrapSchema } from './json.j
 export function decodeDebeziumJson(key: Buffer | null, value: Buffer | null): DecodedRecord {
   const document =
     value === null || value.length === 0 ? null : unwrapSchema(parseJson(value, 'value'));
+  return decodeDebeziumDocument(() => decodeKey(key), document);
+}
+
+/**
+ * Decodes a change record whose value is already parsed into plain values, with integers as
+ * numbers or bigints: JSON `null` for a tombstone, else an envelope or a flattened row.
+ * `decodeKey` returns the key's row id; it runs after the checks that need no key.
+ */
+export function decodeDebeziumDocument(decodeKey: () => string, document: unknown): DecodedRecord {
   if (document === null) {
-    return { kind: 'tombstone', key: decodeKey(key) };
+    return { kind: 'tombstone', key: decodeKey() };
   }
   if (!isObject(document)) {
     throw new DeadLetterError(
@@ -28,24 +37,31 @@ export function decodeDebeziumJson(key: Buffer | null, value: Buffer | null): De
 
   rejectConnectorMetadata(document);
   if (!isEnvelope(document)) {
-    return decodeFlattenedRow(decodeKey(key), document);
+    return decodeFlattenedRow(decodeKey(), document);
   }
   // Debezium writes a truncate without a key and a logical decoding message with its prefix as
   // the key, so the op is checked before the key.
   const op = decodeEnvelopeOp(document.op);
-  return decodeEnvelope(decodeKey(key), op, document);
+  return decodeEnvelope(decodeKey(), op, document);
 }
 
 function decodeKey(key: Buffer | null): string {
   if (key === null || key.length === 0) {
-    throw new DeadLetterError(
-      'INVALID_KEY',
-      'Record has no key. Debezium keys every row change by its primary key; check that the ' +
-        'table has a primary key and that no transform drops the key.',
-    );
+    throw missingKeyError();
   }
+  return decodeKeyPayload(unwrapSchema(parseJson(key, 'key')));
+}
 
-  const payload = unwrapSchema(parseJson(key, 'key'));
+export function missingKeyError(): DeadLetterError {
+  return new DeadLetterError(
+    'INVALID_KEY',
+    'Record has no key. Debezium keys every row change by its primary key; check that the ' +
+      'table has a primary key and that no transform drops the key.',
+  );
+}
+
+/** Returns the row id of a parsed record key, which must be an object with an integer `id`. */
+export function decodeKeyPayload(payload: unknown): string {
   const id = isObject(payload) ? integerText(payload.id) : null;
   if (id !== null) {
     return id;

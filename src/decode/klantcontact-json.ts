@@ -22,32 +22,43 @@ export function decodeKlantcontactJson(
   key: Buffer | null,
   value: Buffer | null,
 ): KlantcontactChange {
-  const keyPayload = key === null ? null : unwrapSchema(parseJson(key, 'key'));
-  const id = isObject(keyPayload) ? integerText(keyPayload.id) : null;
+  const keyPayload = key === null ? undefined : unwrapSchema(parseJson(key, 'key'));
+  const valuePayload =
+    value === null || value.length === 0 ? null : unwrapSchema(parseJson(value, 'value'));
+  return decodeKlantcontactPayloads(isObject(keyPayload) ? keyPayload : undefined, valuePayload);
+}
+
+/**
+ * Decodes a klantcontact record whose key and value are already parsed into plain values, as the
+ * JSON and Avro decoders produce them. A null value is a tombstone.
+ */
+export function decodeKlantcontactPayloads(
+  keyPayload: Record<string, unknown> | undefined,
+  valuePayload: unknown,
+): KlantcontactChange {
+  const id = keyPayload === undefined ? null : integerText(keyPayload.id);
   if (id === null) {
     throw new Error('Klantcontact record key has no integer "id".');
   }
-
-  const envelope =
-    value === null || value.length === 0 ? null : unwrapSchema(parseJson(value, 'value'));
-  if (envelope === null) {
+  if (valuePayload === null) {
     return { kind: 'tombstone', id };
   }
-  if (!isObject(envelope) || !isObject(envelope.source)) {
+  if (!isObject(valuePayload) || !isObject(valuePayload.source)) {
     throw new Error(
-      `Klantcontact record value is ${typeOf(envelope)}, expected a Debezium envelope.`,
+      `Klantcontact record value is ${typeOf(valuePayload)}, expected a Debezium envelope.`,
     );
   }
 
-  const op = decodeOp(envelope.op, 'Klantcontact envelope op');
-  const { source } = envelope;
+  const op = decodeOp(valuePayload.op, 'Klantcontact envelope op');
+  const { source } = valuePayload;
   const position = streamPositionOf(
     decodePosition(
       {
         lsn: source.lsn,
         sequence: source.sequence,
         txId: source.txId,
-        tsMs: source.ts_ms,
+        // Avro decoding gives longs as bigints.
+        tsMs: typeof source.ts_ms === 'bigint' ? Number(source.ts_ms) : source.ts_ms,
         snapshot: source.snapshot,
       },
       { tsMs: 'source.ts_ms', sequence: 'source.sequence' },
@@ -57,7 +68,7 @@ export function decodeKlantcontactJson(
     return { kind: 'delete', id, position };
   }
 
-  const after = envelope.after;
+  const after = valuePayload.after;
   if (!isObject(after) || typeof after.onderwerp !== 'string') {
     throw new Error(`Klantcontact envelope with op "${op}" has no "after" row with an onderwerp.`);
   }

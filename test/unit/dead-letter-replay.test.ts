@@ -292,7 +292,7 @@ describe('option parsers', () => {
     (value) => {
       expect(() => collectCodes(value, [])).toThrow(
         'Expected one or more of INVALID_JSON, INVALID_ENVELOPE, INVALID_KEY, INVALID_ROW, ' +
-          'UNSUPPORTED_OPERATION, UNAVAILABLE_VALUE, NOT_A_CHANGE_EVENT.',
+          'UNSUPPORTED_OPERATION, UNAVAILABLE_VALUE, NOT_A_CHANGE_EVENT, INVALID_AVRO, UNKNOWN_SCHEMA.',
       );
     },
   );
