@@ -74,8 +74,8 @@ export function excerpt(value: unknown, maxLength = 120): string {
 
 /**
  * A batch transaction that failed, retriable for kafkajs. kafkajs marks a fenced producer's error
- * (INVALID_PRODUCER_EPOCH) as not retriable, which would crash the consumer for good; after the
- * processor dropped the partition's state and producer, retrying is safe.
+ * (INVALID_PRODUCER_EPOCH) as not retriable, which would crash the consumer for good. Retrying is
+ * safe once the processor dropped the partition's state and producer.
  */
 export class TransactionFailedError extends kafkajs.KafkaJSError {
   override readonly name = 'TransactionFailedError';

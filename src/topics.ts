@@ -41,7 +41,7 @@ export async function ensureTopics(admin: Admin, config: Config, logger: Logger)
     { topic: config.topics.deadLetter, numPartitions: partitions, replicationFactor },
   ];
   // Asking only for missing topics keeps kafkajs from logging the broker's TOPIC_ALREADY_EXISTS
-  // answer as an error.
+  // error code as an error.
   const missing = wanted.filter((topic) => !existing.has(topic.topic));
   if (missing.length > 0) {
     await admin.createTopics({ waitForLeaders: true, topics: missing });

@@ -2,7 +2,7 @@ import { streamPositionOf, type StreamPosition } from '../state/stream-position.
 import { decodeOp, decodePosition } from './fields.js';
 import { integerText, isObject, parseJson, typeOf, unwrapSchema } from './json.js';
 
-/** What the label needs of one Debezium change record of `klantinteracties_klantcontact`. */
+/** The fields the label needs of one Debezium change record of `klantinteracties_klantcontact`. */
 export type KlantcontactChange =
   | {
       kind: 'upsert';

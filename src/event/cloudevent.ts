@@ -83,7 +83,7 @@ export function toStructuredMessage(event: ZaakLinkCloudEvent): OutputMessage {
 }
 
 function eventId(type: string, zaak: string, origin: EventOrigin, source: string): string {
-  // The commit time tells apart two changes of a row whose records carry no LSN, as flattened
+  // The commit time distinguishes two changes of a row whose records carry no LSN, as flattened
   // rows without the position fields do.
   const { lsn, sequence, txId, tsMs } = origin.position;
   const name = JSON.stringify([source, type, zaak, origin.rowKey, lsn, sequence, txId, tsMs]);

@@ -60,7 +60,7 @@ export class KlantcontactTable {
   }
 
   /**
-   * Waits until the table can answer each requirement: it has a version of the klantcontact from
+   * Waits until the table can give the label of each requirement: it has a version of the klantcontact from
    * a transaction at or before the change's, and it has read the klantcontact's partition past
    * that transaction or to the end it had when the wait began. Returns the klantcontact ids it
    * still lacks when `timeoutMs` runs out.

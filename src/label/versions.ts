@@ -29,7 +29,7 @@ interface Entry {
 const maxVersions = 8;
 
 /**
- * The klantcontact versions read so far, with where each klantcontact's partition stands. A label
+ * The klantcontact versions read so far, with the last transaction read in each partition. A label
  * reflects the klantcontact as committed at or before the onderwerpobject change: the latest
  * version whose transaction did not commit after the change's transaction.
  */
@@ -62,7 +62,7 @@ export class KlantcontactVersions {
   }
 
   /**
-   * Tells whether the versions can answer a requirement: there is a version from a transaction at
+   * Tells whether the versions can give the label a requirement asks for: there is a version from a transaction at
    * or before the change's, and the klantcontact's partition was read past that transaction or to
    * `ends` (the next offset to read per partition, compared with `readTo`).
    */

@@ -115,8 +115,8 @@ export function processBatch(
       continue;
     }
 
-    // A dead letter that an operator fed back after a fix sits before the stored position, yet
-    // was never processed; it is applied to the current state and leaves the position as it is.
+    // A dead letter that an operator fed back after a fix lies before the stored position but was
+    // never processed. It is applied to the current state and leaves the position as it is.
     const replayed = message.headers?.[replayedFromHeader] !== undefined;
     const position = replayed ? null : streamPositionOf(decoded.position);
     if (isResent(position, result.position)) {

@@ -17,7 +17,7 @@ export interface TransactionSettings {
  * with that id, which bumps its epoch and aborts any transaction the previous owner left open, and
  * from then on every request of the previous owner's producer fails with INVALID_PRODUCER_EPOCH.
  *
- * A producer's transactions go through these states; a failure in any of them discards the
+ * A producer's transactions go through these states. A failure in any of them discards the
  * producer, because kafkajs can stay in ABORTING or COMMITTING after a failed request:
  *
  *   (none) --fence: InitProducerId--> READY --begin--> TRANSACTING
@@ -124,8 +124,8 @@ export class PartitionTransactions {
 const concurrentTransactionsRetries = 10;
 
 /**
- * Sends a transaction's offsets, retrying CONCURRENT_TRANSACTIONS. The broker answers
- * AddOffsetsToTxn with it while the producer's previous transaction is still completing, which a
+ * Sends a transaction's offsets, retrying CONCURRENT_TRANSACTIONS. The broker returns it for
+ * AddOffsetsToTxn while the producer's previous transaction is still completing, which a
  * transaction that holds only offsets can reach right after the previous commit. The Java client
  * retries it; kafkajs 2.2.4 retries it for AddPartitionsToTxn but not for AddOffsetsToTxn.
  */
