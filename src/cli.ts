@@ -32,6 +32,10 @@ Environment variables:
   LABEL_MAX_LENGTH          longest label in characters; longer ones are shortened (default 80)
   LABEL_WAIT_MS             how long a batch waits for a klantcontact it needs, in
                             milliseconds, before it publishes an empty label (default 30000)
+  INPUT_FORMAT              encoding of the Debezium records: json (Kafka Connect's
+                            JsonConverter) or avro (Confluent wire format) (default json)
+  SCHEMA_REGISTRY_URL       required with INPUT_FORMAT=avro; the schema registry's
+                            Confluent-compatible API, e.g. http://registry:8080/apis/ccompat/v6
   LOG_LEVEL                 fatal, error, warn, info, debug or trace (default info)
   METRICS_HOST, METRICS_PORT
                             address of GET /metrics (default 127.0.0.1:9464; port 0 turns it off)

@@ -66,12 +66,24 @@ const environmentSchema = z.object({
   LABEL_WAIT_MS: integer(0, 600_000, 'a whole number of milliseconds from 0 to 600000').default(
     30_000,
   ),
+  INPUT_FORMAT: z.enum(['json', 'avro']).default('json'),
+  SCHEMA_REGISTRY_URL: baseUrl.optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
   METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   METRICS_PORT: integer(0, 65_535, 'a port number from 0 to 65535').default(9464),
 });
 
 /** The processor's variables, of which `dead-letter replay` needs no event settings. */
+const processorEnvironmentSchema = environmentSchema.superRefine((env, context) => {
+  if (env.INPUT_FORMAT === 'avro' && env.SCHEMA_REGISTRY_URL === undefined) {
+    context.addIssue({
+      code: 'custom',
+      path: ['SCHEMA_REGISTRY_URL'],
+      message: 'the URL of the Confluent-compatible registry API, required with INPUT_FORMAT=avro',
+    });
+  }
+});
+
 const replayEnvironmentSchema = environmentSchema.partial({
   CLOUDEVENTS_SOURCE: true,
   OPENKLANT_BASE_URL: true,
@@ -105,6 +117,11 @@ export interface Config {
     /** How long a batch waits for a klantcontact its labels need. */
     waitMs: number;
   };
+  /**
+   * How the input records are encoded: Kafka Connect's JsonConverter, or Avro in the Confluent
+   * wire format with the schemas at `schemaRegistryUrl` (set whenever the format is avro).
+   */
+  input: { format: 'json' | 'avro'; schemaRegistryUrl: string | undefined };
   logLevel: string;
   /** `port: 0` turns the metrics endpoint off. */
   metrics: { host: string; port: number };
@@ -115,9 +132,10 @@ export interface Config {
  * invalid variable, its value and the expected form, one per line.
  */
 export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {
-  const env = parseEnvironment(environmentSchema, environment);
+  const env = parseEnvironment(processorEnvironmentSchema, environment);
   return {
     ...commonSettingsOf(env),
+    input: { format: env.INPUT_FORMAT, schemaRegistryUrl: env.SCHEMA_REGISTRY_URL },
     events: { source: env.CLOUDEVENTS_SOURCE, openKlantBaseUrl: env.OPENKLANT_BASE_URL },
     labels: { maxLength: env.LABEL_MAX_LENGTH, waitMs: env.LABEL_WAIT_MS },
     metrics: { host: env.METRICS_HOST, port: env.METRICS_PORT },
@@ -184,7 +202,8 @@ function describeProblem(
   issue: z.core.$ZodIssue,
 ): string {
   if (value === undefined || value === '') {
-    return `Environment variable ${variable} is not set; expected it to be set.`;
+    const expected = issue.code === 'custom' ? issue.message : 'it to be set';
+    return `Environment variable ${variable} is not set; expected ${expected}.`;
   }
   const expected =
     issue.code === 'invalid_value'

@@ -56,6 +56,15 @@ export class DeadLetterError extends Error {
   }
 }
 
+/**
+ * A schema registry request that failed for a reason other than an unknown schema id, such as a
+ * refused connection or a 5xx status. It is no fault of the record, so the batch fails and is
+ * read again instead of going to the dead-letter topic.
+ */
+export class SchemaRegistryError extends Error {
+  override readonly name = 'SchemaRegistryError';
+}
+
 export class StateError extends Error {
   override readonly name = 'StateError';
 }

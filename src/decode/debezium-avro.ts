@@ -1,6 +1,6 @@
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import avro from 'avsc';
-import { DeadLetterError } from '../errors.js';
+import { DeadLetterError, SchemaRegistryError } from '../errors.js';
 import type { DecodedRecord } from './change.js';
 import { decodeDebeziumDocument, decodeKeyPayload, missingKeyError } from './debezium-json.js';
 import { decodeKlantcontactPayloads, type KlantcontactChange } from './klantcontact-json.js';
@@ -42,8 +42,6 @@ const wireHeaderLength = 5;
  * The registry client fetches each schema once by id and caches it, so a schema that changes
  * while the connector runs (a column added or dropped) decodes with the id of its record.
  */
-// NOTE: the processor does not call this decoder yet. INPUT_FORMAT and the decode step before
-// processBatch in src/processor/service.ts are still to be added.
 export class DebeziumAvroDecoder {
   constructor(private readonly registry: SchemaRegistry) {}
 
@@ -78,8 +76,8 @@ export class DebeziumAvroDecoder {
   /**
    * Decodes one key or value into plain values. Throws a DeadLetterError for bytes that are not
    * the wire format, a schema id the registry does not have, or an Avro datum that does not
-   * match its schema. Any other registry failure, such as a refused connection, is thrown
-   * unchanged, because it is no fault of the record.
+   * match its schema. Any other registry failure, such as a refused connection, is thrown as a
+   * SchemaRegistryError, because it is no fault of the record.
    */
   private async decode(buffer: Buffer, part: 'key' | 'value'): Promise<unknown> {
     if (buffer.length < wireHeaderLength || buffer[0] !== 0) {
@@ -102,7 +100,10 @@ export class DebeziumAvroDecoder {
           { cause: error },
         );
       }
-      throw error;
+      throw new SchemaRegistryError(
+        `Fetching schema id ${schemaId} from the schema registry failed: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
     let datum: unknown;
     try {

@@ -1,11 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import { decodeKlantcontactJson, type KlantcontactChange } from '../decode/klantcontact-json.js';
+import { SchemaRegistryError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { StreamPosition } from '../state/stream-position.js';
 import { KlantcontactVersions, type LabelRequirement } from './versions.js';
 
 export type { LabelRequirement } from './versions.js';
+
+/** Decodes one klantcontact record, synchronously (JSON) or asynchronously (Avro). */
+export type KlantcontactDecoder = (
+  key: Buffer | null,
+  value: Buffer | null,
+) => KlantcontactChange | Promise<KlantcontactChange>;
 
 /**
  * The klantcontact table, held whole by every instance, with only the columns the label needs.
@@ -20,12 +27,18 @@ export class KlantcontactTable {
   private readonly admin: Admin;
   private invalidRecords = 0;
 
+  /**
+   * `decode` turns a record's key and value into a change; by default it reads Kafka Connect
+   * JSON. A SchemaRegistryError from it fails the fetched batch, which kafkajs reads again; any
+   * other error skips the record.
+   */
   constructor(
     kafka: Kafka,
     private readonly topic: string,
     groupIdPrefix: string,
     maxLength: number,
     private readonly logger: Logger,
+    private readonly decode: KlantcontactDecoder = decodeKlantcontactJson,
   ) {
     this.versions = new KlantcontactVersions(maxLength);
     this.consumer = kafka.consumer({
@@ -48,7 +61,7 @@ export class KlantcontactTable {
       autoCommit: false,
       eachBatch: async ({ batch }) => {
         for (const message of batch.messages) {
-          this.applyRecord(batch.partition, message.offset, message.key, message.value);
+          await this.applyRecord(batch.partition, message.offset, message.key, message.value);
         }
       },
     });
@@ -93,16 +106,23 @@ export class KlantcontactTable {
     }
   }
 
-  private applyRecord(
+  private async applyRecord(
     partition: number,
     offset: string,
     key: Buffer | null,
     value: Buffer | null,
-  ): void {
+  ): Promise<void> {
     let change: KlantcontactChange;
     try {
-      change = decodeKlantcontactJson(key, value);
+      change = await this.decode(key, value);
     } catch (error) {
+      if (error instanceof SchemaRegistryError) {
+        this.logger.error(
+          { err: error, topic: this.topic, partition, offset },
+          'decoding a klantcontact record failed; its batch is read again',
+        );
+        throw error;
+      }
       this.invalidRecords += 1;
       this.logger.warn(
         { err: error, topic: this.topic, partition, offset, invalidRecords: this.invalidRecords },

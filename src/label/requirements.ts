@@ -1,6 +1,6 @@
-import { decodeDebeziumJson } from '../decode/debezium-json.js';
+import { DeadLetterError } from '../errors.js';
 import { linkOf } from '../link/rule.js';
-import type { InputMessage } from '../processor/dead-letter.js';
+import type { DecodeOutcome } from '../processor/decode.js';
 import { streamPositionOf } from '../state/stream-position.js';
 import type { LabelRequirement } from './klantcontacten.js';
 
@@ -9,13 +9,10 @@ import type { LabelRequirement } from './klantcontacten.js';
  * their change. Records that do not decode are left to the batch, which sends them to the
  * dead-letter topic.
  */
-export function labelRequirements(messages: InputMessage[]): LabelRequirement[] {
+export function labelRequirements(outcomes: readonly DecodeOutcome[]): LabelRequirement[] {
   const requirements: LabelRequirement[] = [];
-  for (const message of messages) {
-    let decoded;
-    try {
-      decoded = decodeDebeziumJson(message.key, message.value);
-    } catch {
+  for (const decoded of outcomes) {
+    if (decoded instanceof DeadLetterError) {
       continue;
     }
     if (decoded.kind !== 'change' || decoded.op === 'd') {

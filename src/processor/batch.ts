@@ -1,4 +1,3 @@
-import { decodeDebeziumJson } from '../decode/debezium-json.js';
 import { DeadLetterError } from '../errors.js';
 import {
   buildCloudEvent,
@@ -23,6 +22,7 @@ import {
 import { transition, type LinkEventType, type LinkState } from '../transition/transition.js';
 import { replayedFromHeader } from '../dead-letter/letters.js';
 import { deadLetterMessage, type DeadLetterMessage, type InputMessage } from './dead-letter.js';
+import { decodeJsonMessages, type DecodeOutcome } from './decode.js';
 
 export interface BatchSettings {
   topic: string;
@@ -70,12 +70,22 @@ export interface BatchResult {
   nextOffset: string;
 }
 
-/** Runs a batch of input records through decode, transition and event building. Does no I/O. */
+/**
+ * Runs a batch of input records through decode, transition and event building. Does no I/O.
+ * `decoded` holds one outcome per message, in the same order; without it the records are decoded
+ * as Kafka Connect JSON.
+ */
 export function processBatch(
   messages: InputMessage[],
   state: Readonly<PartitionState>,
   settings: BatchSettings,
+  decoded: readonly DecodeOutcome[] = decodeJsonMessages(messages),
 ): BatchResult {
+  if (decoded.length !== messages.length) {
+    throw new Error(
+      `processBatch got ${decoded.length} decode outcomes for ${messages.length} messages.`,
+    );
+  }
   const result: BatchResult = {
     events: [],
     eventCounts: { 'zaak-gekoppeld': 0, 'zaak-ontkoppeld': 0 },
@@ -92,25 +102,21 @@ export function processBatch(
   const current = (key: string) =>
     result.updates.has(key) ? (result.updates.get(key) ?? null) : (state.rows.get(key) ?? null);
 
-  for (const message of messages) {
+  for (const [index, message] of messages.entries()) {
     result.nextOffset = (BigInt(message.offset) + 1n).toString();
-    let decoded;
-    try {
-      decoded = decodeDebeziumJson(message.key, message.value);
-    } catch (error) {
-      if (!(error instanceof DeadLetterError)) {
-        throw error;
-      }
+    const outcome = decoded[index]!;
+    if (outcome instanceof DeadLetterError) {
       result.deadLetters.push({
         offset: message.offset,
-        code: error.code,
-        reason: error.message,
-        message: deadLetterMessage(message, error, settings),
+        code: outcome.code,
+        reason: outcome.message,
+        message: deadLetterMessage(message, outcome, settings),
       });
       continue;
     }
 
-    if (decoded.kind === 'tombstone') {
+    const record = outcome;
+    if (record.kind === 'tombstone') {
       result.tombstones += 1;
       continue;
     }
@@ -118,7 +124,7 @@ export function processBatch(
     // A dead letter that an operator fed back after a fix lies before the stored position but was
     // never processed. It is applied to the current state and leaves the position as it is.
     const replayed = message.headers?.[replayedFromHeader] !== undefined;
-    const position = replayed ? null : streamPositionOf(decoded.position);
+    const position = replayed ? null : streamPositionOf(record.position);
     if (isResent(position, result.position)) {
       result.resent += 1;
       continue;
@@ -130,24 +136,24 @@ export function processBatch(
       result.position = position;
     }
 
-    const previous = current(decoded.key);
+    const previous = current(record.key);
     const describe = (link: Link) => {
-      const label = settings.label(link, decoded.position);
+      const label = settings.label(link, record.position);
       if (label === null) {
         result.missingLabels.push({ offset: message.offset, klantcontactId: link.klantcontactId });
       }
       return linkData(link, settings.openKlantBaseUrl, label ?? '');
     };
-    const { next, events, problem } = transition(previous, decoded, describe);
+    const { next, events, problem } = transition(previous, record, describe);
     if (problem !== null) {
-      result.rejectedLinks.push({ offset: message.offset, rowKey: decoded.key, reason: problem });
+      result.rejectedLinks.push({ offset: message.offset, rowKey: record.key, reason: problem });
     }
     if (next !== previous) {
-      result.updates.set(decoded.key, next);
-      result.changelog.push(encodeChangelogRecord(settings.partition, decoded.key, next));
+      result.updates.set(record.key, next);
+      result.changelog.push(encodeChangelogRecord(settings.partition, record.key, next));
     }
     for (const event of events) {
-      const origin = { rowKey: decoded.key, position: decoded.position };
+      const origin = { rowKey: record.key, position: record.position };
       result.events.push(toStructuredMessage(buildCloudEvent(event, origin, settings.source)));
       result.eventCounts[event.type] += 1;
     }

@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import kafkajs, { type Consumer, type EachBatchPayload, type Kafka } from 'kafkajs';
 import type { Config } from '../config.js';
+import { DebeziumAvroDecoder } from '../decode/debezium-avro.js';
 import { TransactionFailedError } from '../errors.js';
 import { kafkajsLevel, kafkajsLogCreator, type Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
@@ -13,6 +14,7 @@ import { streamPositionOf } from '../state/stream-position.js';
 import { restorePartitions } from '../state/restore.js';
 import { ensureTopics } from '../topics.js';
 import { processBatch, type BatchResult } from './batch.js';
+import { decodeAvroMessages, decodeJsonMessages, type DecodeOutcome } from './decode.js';
 import { PartitionStates } from './partitions.js';
 
 const { Kafka: KafkaClient } = kafkajs;
@@ -29,6 +31,8 @@ export class Processor {
   private readonly transactions: PartitionTransactions;
   private readonly klantcontacten: KlantcontactTable;
   private readonly states: PartitionStates;
+  /** Set when INPUT_FORMAT is avro; null for Kafka Connect JSON. */
+  private readonly avroDecoder: DebeziumAvroDecoder | null;
   private metricsServer: Server | undefined;
   private stopping: Promise<void> | undefined;
 
@@ -61,12 +65,19 @@ export class Processor {
       },
       logger.child({ component: 'transactions' }),
     );
+    const { format, schemaRegistryUrl } = config.input;
+    this.avroDecoder =
+      format === 'avro' && schemaRegistryUrl !== undefined
+        ? DebeziumAvroDecoder.forRegistryUrl(schemaRegistryUrl)
+        : null;
+    const avroDecoder = this.avroDecoder;
     this.klantcontacten = new KlantcontactTable(
       this.kafka,
       config.topics.klantcontact,
       config.kafka.groupId,
       config.labels.maxLength,
       logger.child({ component: 'klantcontacten', topic: config.topics.klantcontact }),
+      avroDecoder === null ? undefined : (key, value) => avroDecoder.decodeKlantcontact(key, value),
     );
     this.states = new PartitionStates(
       (partitions) => this.restore(partitions),
@@ -77,7 +88,13 @@ export class Processor {
   async start(): Promise<void> {
     const { topics } = this.config;
     this.logger.info(
-      { groupId: this.config.kafka.groupId, topics, brokers: this.config.kafka.brokers },
+      {
+        groupId: this.config.kafka.groupId,
+        topics,
+        brokers: this.config.kafka.brokers,
+        inputFormat: this.config.input.format,
+        schemaRegistryUrl: this.config.input.schemaRegistryUrl,
+      },
       'starting processor',
     );
     if (this.config.metrics.port !== 0) {
@@ -161,7 +178,8 @@ export class Processor {
       return;
     }
 
-    const requirements = labelRequirements(batch.messages);
+    const decoded = await this.decodeBatch(batch.messages, { topic, partition }, heartbeat);
+    const requirements = labelRequirements(decoded);
     if (requirements.length > 0) {
       const missing = await this.klantcontacten.waitFor(
         requirements,
@@ -175,14 +193,19 @@ export class Processor {
         );
       }
     }
-    const result = processBatch(batch.messages, state, {
-      topic,
-      partition,
-      source: this.config.events.source,
-      openKlantBaseUrl: this.config.events.openKlantBaseUrl,
-      label: (link, position) =>
-        this.klantcontacten.label(link.klantcontactId, streamPositionOf(position)),
-    });
+    const result = processBatch(
+      batch.messages,
+      state,
+      {
+        topic,
+        partition,
+        source: this.config.events.source,
+        openKlantBaseUrl: this.config.events.openKlantBaseUrl,
+        label: (link, position) =>
+          this.klantcontacten.label(link.klantcontactId, streamPositionOf(position)),
+      },
+      decoded,
+    );
     try {
       const topicMessages = topicMessagesOf(this.config.topics, result);
       await this.transactions.commit(partition, topicMessages, result.nextOffset, heartbeat);
@@ -214,6 +237,30 @@ export class Processor {
     this.record(result, batch.messages.length, { topic, partition });
     this.metrics.batchSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
     await heartbeat();
+  }
+
+  /**
+   * Decodes the batch's records in the configured format. A schema registry that fails (other
+   * than for an unknown schema id) fails the batch before its transaction begins, so kafkajs
+   * reads the records again.
+   */
+  private async decodeBatch(
+    messages: EachBatchPayload['batch']['messages'],
+    where: { topic: string; partition: number },
+    heartbeat: () => Promise<void>,
+  ): Promise<DecodeOutcome[]> {
+    if (this.avroDecoder === null) {
+      return decodeJsonMessages(messages);
+    }
+    try {
+      return await waitWithHeartbeat(decodeAvroMessages(messages, this.avroDecoder), heartbeat);
+    } catch (error) {
+      this.logger.error(
+        { ...where, err: error, offset: messages[0]?.offset },
+        'decoding the batch failed; its records are read again',
+      );
+      throw error;
+    }
   }
 
   private record(

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { DeadLetterError } from '../../src/errors.js';
 import { processBatch, type BatchSettings } from '../../src/processor/batch.js';
+import { decodeJsonMessages } from '../../src/processor/decode.js';
 import type { LinkState } from '../../src/transition/transition.js';
 import { emptyPartitionState } from '../../src/state/partition-state.js';
 import { asMessages, fixture, type FixtureFile } from '../support/fixtures.js';
@@ -276,5 +278,29 @@ describe('processBatch with bad records', () => {
         },
       },
     ]);
+  });
+
+  it('takes dead letters from given decode outcomes', () => {
+    const created = fixture('without-schemas.json', 'create linked');
+    const moved = fixture('without-schemas.json', 'update zaak');
+    const messages = asMessages([created, moved]);
+    const invalid = new DeadLetterError('INVALID_AVRO', 'Record value does not decode.');
+    const decoded = [decodeJsonMessages(messages)[0]!, invalid];
+
+    const result = processBatch(messages, emptyPartitionState(), settings, decoded);
+
+    expect(result.events).toHaveLength(1);
+    expect(result.deadLetters).toHaveLength(1);
+    expect(result.deadLetters[0]!.offset).toBe('101');
+    expect(result.deadLetters[0]!.code).toBe('INVALID_AVRO');
+    expect(result.deadLetters[0]!.message.headers['deadletter.error.code']).toBe('INVALID_AVRO');
+    expect(result.nextOffset).toBe('102');
+  });
+
+  it('rejects outcomes that do not match the messages', () => {
+    const messages = asMessages([fixture('without-schemas.json', 'create linked')]);
+    expect(() => processBatch(messages, emptyPartitionState(), settings, [])).toThrow(
+      'processBatch got 0 decode outcomes for 1 messages.',
+    );
   });
 });

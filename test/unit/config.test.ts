@@ -30,6 +30,7 @@ describe('loadConfig', () => {
         openKlantBaseUrl: 'https://openklant.example.nl',
       },
       labels: { maxLength: 80, waitMs: 30000 },
+      input: { format: 'json', schemaRegistryUrl: undefined },
       logLevel: 'info',
       metrics: { host: '127.0.0.1', port: 9464 },
     });
@@ -39,6 +40,37 @@ describe('loadConfig', () => {
     const config = loadConfig({ ...required, KAFKA_GROUP_ID: 'gemeente-x' });
     expect(config.topics.changelog).toBe('gemeente-x-link-state-changelog');
     expect(config.topics.deadLetter).toBe('gemeente-x-dead-letter');
+  });
+
+  it('reads the Avro input settings', () => {
+    const config = loadConfig({
+      ...required,
+      INPUT_FORMAT: 'avro',
+      SCHEMA_REGISTRY_URL: 'http://127.0.0.1:8080/apis/ccompat/v6/',
+    });
+    expect(config.input).toEqual({
+      format: 'avro',
+      schemaRegistryUrl: 'http://127.0.0.1:8080/apis/ccompat/v6',
+    });
+  });
+
+  it('requires a registry URL with avro', () => {
+    expect(() => loadConfig({ ...required, INPUT_FORMAT: 'avro' })).toThrow(
+      'Environment variable SCHEMA_REGISTRY_URL is not set; expected the URL of the ' +
+        'Confluent-compatible registry API, required with INPUT_FORMAT=avro.',
+    );
+  });
+
+  it('rejects an unknown input format', () => {
+    expect(() => loadConfig({ ...required, INPUT_FORMAT: 'protobuf' })).toThrow(
+      'Environment variable INPUT_FORMAT is "protobuf"; expected one of json, avro.',
+    );
+  });
+
+  it('rejects a registry URL that is not http', () => {
+    expect(() =>
+      loadConfig({ ...required, INPUT_FORMAT: 'avro', SCHEMA_REGISTRY_URL: 'registry:8080' }),
+    ).toThrow('Environment variable SCHEMA_REGISTRY_URL is "registry:8080"; expected an absolute');
   });
 
   it.each([
