@@ -8,6 +8,12 @@ export interface StackSettings {
   connectorName: string;
   onderwerpobjectTopic: string;
   klantcontactTopic: string;
+  /**
+   * The schema registry's Confluent-compatible API and Apicurio's own API, which its Connect
+   * converter uses. Set only for a stack with a registry (`STACK_REGISTRY=apicurio`).
+   */
+  schemaRegistryUrl: string | undefined;
+  apicurioRegistryUrl: string | undefined;
   /** How the stack was found: given by environment variables, testcontainers, or deploy/local. */
   origin: 'environment' | 'testcontainers' | 'deploy-local';
 }
@@ -56,6 +62,8 @@ export function settingsFromVariables(
       `${prefix}.public.klantinteracties_onderwerpobject`,
     ),
     klantcontactTopic: get('KLANTCONTACT_TOPIC', `${prefix}.public.klantinteracties_klantcontact`),
+    schemaRegistryUrl: variables.SCHEMA_REGISTRY_URL || undefined,
+    apicurioRegistryUrl: variables.APICURIO_REGISTRY_URL || undefined,
     origin,
   };
 }
