@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DebeziumAvroDecoder, decimalText } from '../../src/decode/debezium-avro.js';
-import { DeadLetterError } from '../../src/errors.js';
+import { DeadLetterError, SchemaRegistryError } from '../../src/errors.js';
+import { decodeAvroMessages } from '../../src/processor/decode.js';
 
 interface AvroRecording {
   schemas: Record<string, unknown>;
@@ -145,5 +146,36 @@ describe('decimalText', () => {
     [[0x00], 0, '0'],
   ])('formats %j with scale %i', (bytes, scale, expected) => {
     expect(decimalText(Buffer.from(bytes), scale)).toBe(expected);
+  });
+});
+
+describe('decodeAvroMessages', () => {
+  it('returns dead letters in place', async () => {
+    const created = bytesOf('create');
+    const truncated = created.value!.subarray(0, created.value!.length - 10);
+    const messages = [
+      { ...created, offset: '0', timestamp: '0' },
+      { key: created.key, value: truncated, offset: '1', timestamp: '0' },
+    ];
+
+    const outcomes = await decodeAvroMessages(messages, decoder);
+
+    expect(outcomes).toHaveLength(2);
+    expect(outcomes[0]).not.toBeInstanceOf(DeadLetterError);
+    expect(outcomes[1]).toBeInstanceOf(DeadLetterError);
+    expect((outcomes[1] as DeadLetterError).code).toBe('INVALID_AVRO');
+  });
+
+  it('fails the batch when the registry is down', async () => {
+    const closed = createServer();
+    await new Promise<void>((listening) => closed.listen(0, '127.0.0.1', listening));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise((done) => closed.close(done));
+    const unreachable = DebeziumAvroDecoder.forRegistryUrl(`http://127.0.0.1:${port}`);
+    const { key, value } = bytesOf('create');
+
+    await expect(
+      decodeAvroMessages([{ key, value, offset: '0', timestamp: '0' }], unreachable),
+    ).rejects.toBeInstanceOf(SchemaRegistryError);
   });
 });
