@@ -117,6 +117,9 @@ export class KlantcontactTable {
       change = await this.decode(key, value);
     } catch (error) {
       if (error instanceof SchemaRegistryError) {
+        // NOTE: kafkajs fetches the whole batch again, so the records before this one are applied
+        // twice. Their duplicate versions give the same labels but take slots of the versions
+        // kept per klantcontact.
         this.logger.error(
           { err: error, topic: this.topic, partition, offset },
           'decoding a klantcontact record failed; its batch is read again',
