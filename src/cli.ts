@@ -36,6 +36,8 @@ Environment variables:
                             JsonConverter) or avro (Confluent wire format) (default json)
   SCHEMA_REGISTRY_URL       required with INPUT_FORMAT=avro; the schema registry's
                             Confluent-compatible API, e.g. http://registry:8080/apis/ccompat/v6
+  SNAPSHOT_EMITS_EVENTS     true to emit gekoppeld for linked rows the connector's snapshot
+                            reads; false (default) only seeds the state from them
   LOG_LEVEL                 fatal, error, warn, info, debug or trace (default info)
   METRICS_HOST, METRICS_PORT
                             address of GET /metrics (default 127.0.0.1:9464; port 0 turns it off)

@@ -68,6 +68,10 @@ const environmentSchema = z.object({
   ),
   INPUT_FORMAT: z.enum(['json', 'avro']).default('json'),
   SCHEMA_REGISTRY_URL: baseUrl.optional(),
+  SNAPSHOT_EMITS_EVENTS: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((value) => value === 'true'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
   METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   METRICS_PORT: integer(0, 65_535, 'a port number from 0 to 65535').default(9464),
@@ -110,6 +114,8 @@ export interface Config {
   events: {
     source: string;
     openKlantBaseUrl: string;
+    /** Whether a snapshot read of a linked row without state emits gekoppeld. */
+    snapshotEmitsEvents: boolean;
   };
   labels: {
     /** Open Zaak's relatieomschrijving holds at most 80 characters. */
@@ -136,7 +142,11 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
   return {
     ...commonSettingsOf(env),
     input: { format: env.INPUT_FORMAT, schemaRegistryUrl: env.SCHEMA_REGISTRY_URL },
-    events: { source: env.CLOUDEVENTS_SOURCE, openKlantBaseUrl: env.OPENKLANT_BASE_URL },
+    events: {
+      source: env.CLOUDEVENTS_SOURCE,
+      openKlantBaseUrl: env.OPENKLANT_BASE_URL,
+      snapshotEmitsEvents: env.SNAPSHOT_EMITS_EVENTS,
+    },
     labels: { maxLength: env.LABEL_MAX_LENGTH, waitMs: env.LABEL_WAIT_MS },
     metrics: { host: env.METRICS_HOST, port: env.METRICS_PORT },
   };

@@ -31,6 +31,8 @@ export interface BatchSettings {
   openKlantBaseUrl: string;
   /** Returns the label of a new link as of the change, or null when the klantcontact is unknown. */
   label: (link: Link, position: SourcePosition) => string | null;
+  /** Emit gekoppeld for snapshot reads of linked rows without state, instead of only seeding. */
+  snapshotEmitsEvents?: boolean;
 }
 
 /** A record whose row names a zaak in a form the link rule does not accept. */
@@ -144,7 +146,12 @@ export function processBatch(
       }
       return linkData(link, settings.openKlantBaseUrl, label ?? '');
     };
-    const { next, events, problem } = transition(previous, record, describe);
+    const { next, events, problem } = transition(
+      previous,
+      record,
+      describe,
+      settings.snapshotEmitsEvents ?? false,
+    );
     if (problem !== null) {
       result.rejectedLinks.push({ offset: message.offset, rowKey: record.key, reason: problem });
     }

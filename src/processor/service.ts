@@ -201,6 +201,7 @@ export class Processor {
         partition,
         source: this.config.events.source,
         openKlantBaseUrl: this.config.events.openKlantBaseUrl,
+        snapshotEmitsEvents: this.config.events.snapshotEmitsEvents,
         label: (link, position) =>
           this.klantcontacten.label(link.klantcontactId, streamPositionOf(position)),
       },

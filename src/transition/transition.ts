@@ -41,12 +41,13 @@ export type DescribeLink = (link: Link) => LinkData;
  * Applies one row change to the row's previous state. A change that keeps the zaak emits nothing
  * and keeps the stored data; a change of zaak emits ontkoppeld for the old zaak before gekoppeld
  * for the new one. A snapshot read (`op: r`) of a row without state seeds the state without an
- * event, because the link existed before capture started.
+ * event, because the link existed before capture started, unless `snapshotEmitsEvents` is set.
  */
 export function transition(
   previous: LinkState | null,
   change: RowChange,
   describe: DescribeLink,
+  snapshotEmitsEvents = false,
 ): TransitionResult {
   const { link, problem } =
     change.op === 'd' ? { link: null, problem: null } : linkOf(change.after);
@@ -62,7 +63,7 @@ export function transition(
   let next: LinkState | null = null;
   if (link !== null) {
     next = { zaak: link.zaak, data: describe(link) };
-    const seedsState = change.op === 'r' && previous === null;
+    const seedsState = change.op === 'r' && previous === null && !snapshotEmitsEvents;
     if (!seedsState) {
       events.push({ type: 'zaak-gekoppeld', zaak: next.zaak, data: next.data });
     }

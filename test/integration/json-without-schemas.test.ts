@@ -123,4 +123,26 @@ describe('JsonConverter without schemas', () => {
       expectedEvent(settings, 'zaak-ontkoppeld', snapshotZaak, snapshotRow.uuid, label),
     ]);
   });
+
+  it('emits gekoppeld for snapshot reads when asked to', async () => {
+    const eager = {
+      ...newProcessorSettings(stack, 'snapshot-events'),
+      inputTopic: settings.inputTopic,
+      extra: { SNAPSHOT_EMITS_EVENTS: 'true' },
+    };
+    const second = ProcessorProcess.start(stack, eager);
+    try {
+      await waitUntilProcessed(admin, input, eager.groupId, [{ id: snapshotRow.id, changes: 2 }]);
+      const output = await TopicReader.start(kafka, eager.outputTopic);
+      const records = await output.readToEnd(admin);
+      await output.stop();
+
+      expect(eventsAbout(records, [snapshotRow.uuid])).toEqual([
+        expectedEvent(eager, 'zaak-gekoppeld', snapshotZaak, snapshotRow.uuid, label),
+        expectedEvent(eager, 'zaak-ontkoppeld', snapshotZaak, snapshotRow.uuid, label),
+      ]);
+    } finally {
+      await second.stop();
+    }
+  });
 });

@@ -28,6 +28,7 @@ describe('loadConfig', () => {
       events: {
         source: 'urn:nld:oin:01823288444:openklant',
         openKlantBaseUrl: 'https://openklant.example.nl',
+        snapshotEmitsEvents: false,
       },
       labels: { maxLength: 80, waitMs: 30000 },
       input: { format: 'json', schemaRegistryUrl: undefined },
@@ -143,6 +144,11 @@ describe('loadConfig', () => {
       'metrics port out of range',
       { METRICS_PORT: '70000' },
       'Environment variable METRICS_PORT is "70000"; expected a port number from 0 to 65535.',
+    ],
+    [
+      'snapshot setting not a boolean',
+      { SNAPSHOT_EMITS_EVENTS: 'yes' },
+      'Environment variable SNAPSHOT_EMITS_EVENTS is "yes"; expected one of true, false.',
     ],
     [
       'zero replication factor',

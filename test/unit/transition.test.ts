@@ -130,6 +130,17 @@ describe('transition', () => {
     expect(result.events).toEqual(events);
   });
 
+  it('emits gekoppeld for a snapshot read when asked to', () => {
+    const result = transition(null, change('r', linkedRow(zaakA)), describeLink, true);
+    expect(result.next).toEqual(stateOf(zaakA));
+    expect(result.events).toEqual([gekoppeld(zaakA)]);
+  });
+
+  it('emits nothing for a snapshot read of a row already in state', () => {
+    const result = transition(stateOf(zaakA), change('r', linkedRow(zaakA)), describeLink, true);
+    expect(result.events).toEqual([]);
+  });
+
   it('keeps the stored data when the zaak stays', () => {
     const stored: LinkState = { ...stateOf(zaakA), data: { ...stateOf(zaakA).data, label: 'old' } };
     const result = transition(stored, change('u', linkedRow(zaakA)), describeLink);
