@@ -278,5 +278,44 @@ describe.skipIf(registryUrls === undefined)(
       );
       expect(warning).toBeDefined();
     });
+
+    it('sends a value with an unknown schema id to the dead-letter topic', async () => {
+      const record = rawInput.records.find((candidate) => candidate.value !== null)!;
+      // The wire format's magic byte, then a schema id the registry never gave out.
+      const unknownSchema = Buffer.concat([
+        Buffer.from([0, 0x7f, 0xff, 0xff, 0xfe]),
+        record.value!.subarray(5),
+      ]);
+      const deadLetters = await RawTopicReader.start(`${settings.groupId}-dead-letter`);
+      await producer.send({
+        topic: onderwerpobjectTopic,
+        messages: [
+          {
+            partition: record.partition,
+            key: record.key,
+            value: unknownSchema,
+            headers: { 'test-record': 'unknown-schema' },
+          },
+        ],
+      });
+
+      const [letter] = await waitFor(
+        'the dead letter of the value with an unknown schema id',
+        () => {
+          const letters = deadLetters.records.filter(
+            (candidate) => candidate.headers['test-record'] === 'unknown-schema',
+          );
+          return letters.length > 0 ? letters : undefined;
+        },
+        90_000,
+      );
+      await deadLetters.stop();
+
+      expect(letter!.headers['deadletter.error.code']).toBe('UNKNOWN_SCHEMA');
+      expect(letter!.headers['deadletter.source.topic']).toBe(onderwerpobjectTopic);
+      expect(letter!.headers['deadletter.source.partition']).toBe(String(record.partition));
+      expect(letter!.key).toEqual(record.key);
+      expect(letter!.value).toEqual(unknownSchema);
+    });
   },
 );
