@@ -118,7 +118,7 @@ export interface Config {
     snapshotEmitsEvents: boolean;
   };
   labels: {
-    /** Open Zaak's relatieomschrijving holds at most 80 characters. */
+    /** Open Zaak's relatieomschrijving stores at most 80 characters. */
     maxLength: number;
     /** How long a batch waits for a klantcontact its labels need. */
     waitMs: number;

@@ -2,7 +2,7 @@ import kafkajs from 'kafkajs';
 import { stringify } from 'lossless-json';
 
 /**
- * The processor's errors. The class says how to recover:
+ * The processor's errors. The class names the recovery:
  *
  * - `ConfigError`: the process cannot start; fix the named setting.
  * - `DeadLetterError`: one input record cannot be processed; it goes to the dead-letter topic

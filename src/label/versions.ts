@@ -62,7 +62,7 @@ export class KlantcontactVersions {
   }
 
   /**
-   * Tells whether the versions can give the label a requirement asks for: there is a version from a transaction at
+   * Tells whether the versions can give the label a requirement needs: there is a version from a transaction at
    * or before the change's, and the klantcontact's partition was read past that transaction or to
    * `ends` (the next offset to read per partition, compared with `readTo`).
    */

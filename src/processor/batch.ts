@@ -74,7 +74,7 @@ export interface BatchResult {
 
 /**
  * Runs a batch of input records through decode, transition and event building. Does no I/O.
- * `decoded` holds one outcome per message, in the same order; without it the records are decoded
+ * `decoded` contains one outcome per message, in the same order; without it the records are decoded
  * as Kafka Connect JSON.
  */
 export function processBatch(

@@ -22,7 +22,7 @@ const { Kafka: KafkaClient } = kafkajs;
 /**
  * The long-running processor: one consumer in the group, one transactional producer per assigned
  * partition, and the state of the assigned partitions. Each batch's events, changelog records,
- * dead letters and input offset are committed in one Kafka transaction; the in-memory state takes
+ * dead letters and input offset are committed in one Kafka transaction. The in-memory state takes
  * the batch's updates only after the commit.
  */
 export class Processor {
@@ -225,7 +225,7 @@ export class Processor {
         'transaction of the batch failed; the partition is restored and its records read again',
       );
       if (isGroupMembershipError(error)) {
-        // kafkajs rejoins the group on these errors, but only when it sees them unwrapped.
+        // kafkajs rejoins the group on these errors, but only when it receives them unwrapped.
         throw error;
       }
       const position = { topic, partition, offset: batch.firstOffset() ?? result.nextOffset };

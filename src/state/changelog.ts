@@ -4,9 +4,9 @@ import type { LinkState } from '../transition/transition.js';
 import type { StreamPosition } from './stream-position.js';
 
 /**
- * The changelog topic holds one record per row key: the JSON LinkState while the row links to a
+ * The changelog topic contains one record per row key: the JSON LinkState while the row links to a
  * zaak, and a tombstone (null value) once it links to nothing, so compaction keeps only live links.
- * Each partition also holds the stream position of the last change processed, under a key that
+ * Each partition also contains the stream position of the last change processed, under a key that
  * no row key (a decimal integer) can take. A changelog record's partition is the partition of the
  * input record, which makes the changelog co-partitioned with the input topic.
  */

@@ -1,7 +1,7 @@
 import type { LinkState } from '../transition/transition.js';
 import type { StreamPosition } from './stream-position.js';
 
-/** What an instance holds for one input partition. */
+/** The state an instance keeps for one input partition. */
 export interface PartitionState {
   /** Link state per row key, for rows that link to a zaak. */
   rows: Map<string, LinkState>;

@@ -64,7 +64,7 @@ export async function restorePartitions(
       };
 
       // END_BATCH_PROCESS also fires for batches that held only transaction markers, which
-      // eachBatch never sees.
+      // eachBatch never receives.
       consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
         markDone(payload.partition, payload.lastOffset);
       });

@@ -44,5 +44,8 @@ export function compareStreamPositions(a: StreamPosition, b: StreamPosition): nu
     return commit < 0n ? -1 : 1;
   }
   const change = BigInt(a.changeLsn) - BigInt(b.changeLsn);
-  return change === 0n ? 0 : change < 0n ? -1 : 1;
+  if (change === 0n) {
+    return 0;
+  }
+  return change < 0n ? -1 : 1;
 }

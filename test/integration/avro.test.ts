@@ -240,39 +240,41 @@ describe.skipIf(registryUrls === undefined)(
       }
     });
 
-    it('sends a truncated Avro value to the dead-letter topic', async () => {
-      const record = rawInput.records.find((candidate) => candidate.value !== null)!;
-      const truncated = record.value!.subarray(0, record.value!.length - 10);
+    /** Produces `value` beside a recorded record and returns its dead letter, once it arrives. */
+    async function deadLetterOf(record: RawRecord, value: Buffer, name: string) {
       const deadLetters = await RawTopicReader.start(`${settings.groupId}-dead-letter`);
       await producer.send({
         topic: onderwerpobjectTopic,
         messages: [
-          {
-            partition: record.partition,
-            key: record.key,
-            value: truncated,
-            headers: { 'test-record': 'truncated' },
-          },
+          { partition: record.partition, key: record.key, value, headers: { 'test-record': name } },
         ],
       });
 
       const [letter] = await waitFor(
-        'the dead letter of the truncated value',
+        `the dead letter of the ${name} value`,
         () => {
           const letters = deadLetters.records.filter(
-            (candidate) => candidate.headers['test-record'] === 'truncated',
+            (candidate) => candidate.headers['test-record'] === name,
           );
           return letters.length > 0 ? letters : undefined;
         },
         90_000,
       );
       await deadLetters.stop();
+      return letter!;
+    }
 
-      expect(letter!.headers['deadletter.error.code']).toBe('INVALID_AVRO');
-      expect(letter!.headers['deadletter.source.topic']).toBe(onderwerpobjectTopic);
-      expect(letter!.headers['deadletter.source.partition']).toBe(String(record.partition));
-      expect(letter!.key).toEqual(record.key);
-      expect(letter!.value).toEqual(truncated);
+    it('sends a truncated Avro value to the dead-letter topic', async () => {
+      const record = rawInput.records.find((candidate) => candidate.value !== null)!;
+      const truncated = record.value!.subarray(0, record.value!.length - 10);
+
+      const letter = await deadLetterOf(record, truncated, 'truncated');
+
+      expect(letter.headers['deadletter.error.code']).toBe('INVALID_AVRO');
+      expect(letter.headers['deadletter.source.topic']).toBe(onderwerpobjectTopic);
+      expect(letter.headers['deadletter.source.partition']).toBe(String(record.partition));
+      expect(letter.key).toEqual(record.key);
+      expect(letter.value).toEqual(truncated);
       const warning = processor.logs.find(
         (line) => line.msg === 'record sent to dead-letter topic' && line.code === 'INVALID_AVRO',
       );
@@ -286,36 +288,14 @@ describe.skipIf(registryUrls === undefined)(
         Buffer.from([0, 0x7f, 0xff, 0xff, 0xfe]),
         record.value!.subarray(5),
       ]);
-      const deadLetters = await RawTopicReader.start(`${settings.groupId}-dead-letter`);
-      await producer.send({
-        topic: onderwerpobjectTopic,
-        messages: [
-          {
-            partition: record.partition,
-            key: record.key,
-            value: unknownSchema,
-            headers: { 'test-record': 'unknown-schema' },
-          },
-        ],
-      });
 
-      const [letter] = await waitFor(
-        'the dead letter of the value with an unknown schema id',
-        () => {
-          const letters = deadLetters.records.filter(
-            (candidate) => candidate.headers['test-record'] === 'unknown-schema',
-          );
-          return letters.length > 0 ? letters : undefined;
-        },
-        90_000,
-      );
-      await deadLetters.stop();
+      const letter = await deadLetterOf(record, unknownSchema, 'unknown-schema');
 
-      expect(letter!.headers['deadletter.error.code']).toBe('UNKNOWN_SCHEMA');
-      expect(letter!.headers['deadletter.source.topic']).toBe(onderwerpobjectTopic);
-      expect(letter!.headers['deadletter.source.partition']).toBe(String(record.partition));
-      expect(letter!.key).toEqual(record.key);
-      expect(letter!.value).toEqual(unknownSchema);
+      expect(letter.headers['deadletter.error.code']).toBe('UNKNOWN_SCHEMA');
+      expect(letter.headers['deadletter.source.topic']).toBe(onderwerpobjectTopic);
+      expect(letter.headers['deadletter.source.partition']).toBe(String(record.partition));
+      expect(letter.key).toEqual(record.key);
+      expect(letter.value).toEqual(unknownSchema);
     });
   },
 );

@@ -12,7 +12,7 @@ export interface OutputSummary {
 }
 
 /**
- * Checks that the committed output holds exactly the events the workload's SQL causes: every
+ * Checks that the committed output contains exactly the events the workload's SQL causes: every
  * event whole, no event missing or duplicated, and each zaak's events in order.
  */
 export function expectExactOutput(
