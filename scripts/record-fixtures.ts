@@ -13,7 +13,8 @@
  * - flattened: the same changes flattened by ExtractNewRecordState in five configurations;
  * - other-shapes: changes of a bigint-keyed and of a TOASTed copy of the onderwerpobject table,
  *   a TRUNCATE, logical decoding messages, a heartbeat and transaction metadata, as written
- *   without and with ExtractNewRecordState.
+ *   without and with ExtractNewRecordState;
+ * - klantcontact: klantcontact changes through both converter forms and flattened.
  *
  * NOTE: pg_logical_emit_message reaches every connector of the database, so the stack's own
  * connector and other test connectors also write the two messages to their `.message` topics.
@@ -395,20 +396,41 @@ async function recordOtherShapes(): Promise<void> {
 
 /**
  * Records the klantcontact changes the label reads: a create, a change of onderwerp, a nummer
- * set to null, and a delete with its tombstone, in both converter forms.
+ * set to null, and a delete, in both converter forms and flattened by ExtractNewRecordState with
+ * all metadata fields and with the transform's defaults.
  */
 async function recordKlantcontact(): Promise<void> {
-  const topics: [string, string][] = [];
-  for (const [index, schemas] of ['true', 'false'].entries()) {
+  const variants: Variant[] = [
+    { file: 'klantcontact-with-schemas.json', schemas: 'true', deletes: 'envelope', settings: {} },
+    {
+      file: 'klantcontact-without-schemas.json',
+      schemas: 'false',
+      deletes: 'envelope',
+      settings: {},
+    },
+    {
+      file: 'klantcontact-flattened.json',
+      schemas: 'false',
+      deletes: 'rewrite',
+      settings: extractNewRecordState({ deleteHandling: 'rewrite', addFields: allAddFields }),
+    },
+    {
+      file: 'klantcontact-flattened-defaults.json',
+      schemas: 'false',
+      deletes: 'tombstone',
+      settings: extractNewRecordState({}),
+    },
+  ];
+  const topics: [Variant, string][] = [];
+  for (const [index, variant] of variants.entries()) {
     const prefix = await startConnector(`fixture-klantcontact-${index}-${suffix}`, {
       'table.include.list': 'public.klantinteracties_klantcontact',
       'snapshot.mode': 'no_data',
-      'key.converter.schemas.enable': schemas,
-      'value.converter.schemas.enable': schemas,
+      'key.converter.schemas.enable': variant.schemas,
+      'value.converter.schemas.enable': variant.schemas,
+      ...variant.settings,
     });
-    const file =
-      schemas === 'true' ? 'klantcontact-with-schemas.json' : 'klantcontact-without-schemas.json';
-    topics.push([file, `${prefix}.public.klantinteracties_klantcontact`]);
+    topics.push([variant, `${prefix}.public.klantinteracties_klantcontact`]);
   }
 
   const klantcontact = await database.insertKlantcontact('Vraag over de afvalpas', 'KC-2041');
@@ -425,17 +447,22 @@ async function recordKlantcontact(): Promise<void> {
     klantcontact.id,
   ]);
 
-  const names = new Map<string | null, string[]>([
-    [
-      String(klantcontact.id),
-      ['create', 'update onderwerp', 'update nummer to null', 'delete', 'tombstone'],
-    ],
-  ]);
   // Without a data snapshot a connector creates its topic with the first change, so the topics
   // are read after the changes.
-  for (const [file, topic] of topics) {
+  for (const [variant, topic] of topics) {
+    const names = new Map<string | null, string[]>([
+      [
+        String(klantcontact.id),
+        [
+          'create',
+          'update onderwerp',
+          'update nummer to null',
+          ...deleteNames(variant.deletes, ''),
+        ],
+      ],
+    ]);
     const reader = await readTopic(topic);
-    writeFixtures(file, await recordByKey(reader, names));
+    writeFixtures(variant.file, await recordByKey(reader, names));
     await reader.stop();
   }
 }

@@ -79,7 +79,11 @@ export function decodeFlattenedRow(key: string, document: Record<string, unknown
   };
 }
 
-function flattenedOp(document: Record<string, unknown>, snapshot: boolean): ChangeOp {
+/**
+ * Returns the operation of a flattened row: `__op` when the transform added it, else a delete when
+ * `__deleted` is "true", a snapshot read when `snapshot` is set, and otherwise an update.
+ */
+export function flattenedOp(document: Record<string, unknown>, snapshot: boolean): ChangeOp {
   const deleted = decodeDeleted(document.__deleted);
   if (document.__op === undefined || document.__op === null) {
     if (deleted) {
@@ -119,7 +123,7 @@ function decodeDeleted(value: unknown): boolean | null {
  * Returns a field of Debezium's `source` block under the name that `add.fields` gives it:
  * `__lsn` for `lsn`, or `__source_lsn` for `source.lsn`.
  */
-function sourceField(
+export function sourceField(
   document: Record<string, unknown>,
   name: string,
 ): { field: string; value: unknown } {

@@ -1,5 +1,6 @@
 import { streamPositionOf, type StreamPosition } from '../state/stream-position.js';
-import { decodeOp, decodePosition } from './fields.js';
+import { decodeOp, decodePosition, isSnapshot } from './fields.js';
+import { flattenedOp, sourceField } from './flattened.js';
 import { integerText, isObject, parseJson, typeOf, unwrapSchema } from './json.js';
 
 /** The fields the label needs of one Debezium change record of `klantinteracties_klantcontact`. */
@@ -43,9 +44,13 @@ export function decodeKlantcontactPayloads(
   if (valuePayload === null) {
     return { kind: 'tombstone', id };
   }
+  if (isObject(valuePayload) && !('source' in valuePayload) && 'id' in valuePayload) {
+    return decodeFlattenedKlantcontact(id, valuePayload);
+  }
   if (!isObject(valuePayload) || !isObject(valuePayload.source)) {
     throw new Error(
-      `Klantcontact record value is ${typeOf(valuePayload)}, expected a Debezium envelope.`,
+      `Klantcontact record value is ${typeOf(valuePayload)}, expected a Debezium envelope ` +
+        'or a row flattened by ExtractNewRecordState.',
     );
   }
 
@@ -74,4 +79,38 @@ export function decodeKlantcontactPayloads(
   }
   const nummer = typeof after.nummer === 'string' ? after.nummer : null;
   return { kind: 'upsert', id, onderwerp: after.onderwerp, nummer, position };
+}
+
+/**
+ * Decodes a klantcontact row that ExtractNewRecordState flattened, with the fields its `add.fields`
+ * adds. The label needs only the stream position, so a row without `__source_ts_ms` is read too,
+ * and a row without `__sequence` gets no position: the label then follows the latest version.
+ */
+function decodeFlattenedKlantcontact(
+  id: string,
+  document: Record<string, unknown>,
+): KlantcontactChange {
+  const snapshot = isSnapshot(sourceField(document, 'snapshot').value);
+  const op = flattenedOp(document, snapshot);
+  const sequence = sourceField(document, 'sequence');
+  const position = streamPositionOf(
+    decodePosition(
+      {
+        lsn: sourceField(document, 'lsn').value,
+        sequence: sequence.value,
+        txId: sourceField(document, 'txId').value,
+        tsMs: 0,
+        snapshot: op === 'r' || snapshot,
+      },
+      { tsMs: '__source_ts_ms', sequence: sequence.field },
+    ),
+  );
+  if (op === 'd') {
+    return { kind: 'delete', id, position };
+  }
+  if (typeof document.onderwerp !== 'string') {
+    throw new Error(`Flattened klantcontact row with op "${op}" has no onderwerp.`);
+  }
+  const nummer = typeof document.nummer === 'string' ? document.nummer : null;
+  return { kind: 'upsert', id, onderwerp: document.onderwerp, nummer, position };
 }

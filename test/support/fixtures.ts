@@ -22,7 +22,9 @@ export type FixtureFile =
   | 'other-shapes.json'
   | 'other-shapes-flattened.json'
   | 'klantcontact-with-schemas.json'
-  | 'klantcontact-without-schemas.json';
+  | 'klantcontact-without-schemas.json'
+  | 'klantcontact-flattened.json'
+  | 'klantcontact-flattened-defaults.json';
 
 export function loadFixtures(file: FixtureFile): RecordedRecord[] {
   const path = resolve(import.meta.dirname, '../fixtures/debezium-json', file);

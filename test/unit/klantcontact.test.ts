@@ -56,6 +56,55 @@ describe.each(files)('decodeKlantcontactJson on %s', (file) => {
   });
 });
 
+describe('decodeKlantcontactJson on rows flattened by ExtractNewRecordState', () => {
+  const file: FixtureFile = 'klantcontact-flattened.json';
+  const positionOf = (name: string) => {
+    const row = JSON.parse(fixture(file, name).value!);
+    const [lastCommitLsn, changeLsn] = JSON.parse(row.__sequence);
+    return { lastCommitLsn, changeLsn };
+  };
+  const id = String(JSON.parse(fixture(file, 'create').key).id);
+
+  it.each([
+    ['create', 'Vraag over de afvalpas', 'KC-2041'],
+    ['update onderwerp', 'Vraag over de nieuwe afvalpas', 'KC-2041'],
+    ['update nummer to null', 'Vraag over de nieuwe afvalpas', null],
+  ])('decodes %s with all metadata fields', (name, onderwerp, nummer) => {
+    expect(decode(file, name)).toEqual({
+      kind: 'upsert',
+      id,
+      onderwerp,
+      nummer,
+      position: positionOf(name),
+    });
+  });
+
+  it('decodes a rewritten delete, whose row holds empty strings', () => {
+    expect(decode(file, 'delete')).toEqual({ kind: 'delete', id, position: positionOf('delete') });
+  });
+
+  it.each([
+    ['create', 'Vraag over de afvalpas', 'KC-2041'],
+    ['update onderwerp', 'Vraag over de nieuwe afvalpas', 'KC-2041'],
+    ['update nummer to null', 'Vraag over de nieuwe afvalpas', null],
+  ])('decodes %s without metadata fields, without a position', (name, onderwerp, nummer) => {
+    expect(decode('klantcontact-flattened-defaults.json', name)).toEqual({
+      kind: 'upsert',
+      id,
+      onderwerp,
+      nummer,
+      position: null,
+    });
+  });
+
+  it('decodes the tombstone that the default delete handling leaves', () => {
+    expect(decode('klantcontact-flattened-defaults.json', 'tombstone')).toEqual({
+      kind: 'tombstone',
+      id,
+    });
+  });
+});
+
 describe('decodeKlantcontactJson on bad records', () => {
   const created = fixture('klantcontact-without-schemas.json', 'create');
 
