@@ -26,7 +26,7 @@ const exactLong = avro.types.LongType.__with({
  * Reads every Avro `long` as `exactLong`. A type hook, unlike avsc's `registry` option, is
  * called per schema, so the named types of one schema never collide with another schema's.
  */
-function exactLongHook(schema: avro.Schema): avro.Type | undefined {
+export function exactLongHook(schema: avro.Schema): avro.Type | undefined {
   const isLong =
     schema === 'long' ||
     (typeof schema === 'object' && (schema as { type?: unknown }).type === 'long');

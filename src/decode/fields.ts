@@ -47,17 +47,30 @@ export function decodeColumns(row: Record<string, unknown>, where: string): Onde
     codeSoortObjectId: null,
   };
   for (const [property, column] of Object.entries(rowColumns)) {
-    decoded[property as RowProperty] = decodeColumn(row[column], column, where);
+    decoded[property as RowProperty] =
+      property === 'klantcontactId'
+        ? decodeIntegerColumn(row[column], column, where)
+        : decodeTextColumn(row[column], column, where);
   }
   return decoded;
 }
 
-function decodeColumn(value: unknown, column: string, where: string): string | null {
+/** Decodes a text column: a string or null. */
+function decodeTextColumn(value: unknown, column: string, where: string): string | null {
+  if (value === null || value === undefined || typeof value === 'string') {
+    return value ?? null;
+  }
+  throw new DeadLetterError(
+    'INVALID_ROW',
+    `Column "${column}" in ${where} is ${typeOf(value)}, expected a string or null. Check that ` +
+      "the connector captures Open Klant's klantinteracties_onderwerpobject table.",
+  );
+}
+
+/** Decodes an integer column, such as a foreign key, into decimal text, or null. */
+function decodeIntegerColumn(value: unknown, column: string, where: string): string | null {
   if (value === null || value === undefined) {
     return null;
-  }
-  if (typeof value === 'string') {
-    return value;
   }
   const integer = integerText(value);
   if (integer !== null) {
@@ -65,7 +78,8 @@ function decodeColumn(value: unknown, column: string, where: string): string | n
   }
   throw new DeadLetterError(
     'INVALID_ROW',
-    `Column "${column}" in ${where} is ${typeOf(value)}, expected a string, integer or null.`,
+    `Column "${column}" in ${where} is ${typeOf(value)}, expected an integer or null. Check that ` +
+      "the connector captures Open Klant's klantinteracties_onderwerpobject table.",
   );
 }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Admin, Consumer, Producer } from 'kafkajs';
+import type { Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { avroConverter, RawTopicReader } from '../support/avro.js';
 import { deleteConnector, registerConnector } from '../support/connect.js';
 import { OpenKlantDatabase, zaakColumns } from '../support/database.js';
 import { eventsAbout, eventsByZaak, expectedEvent } from '../support/expected.js';
@@ -27,65 +28,11 @@ const topicPrefix = `testavro${suffix}`;
 const onderwerpobjectTopic = `${topicPrefix}.public.klantinteracties_onderwerpobject`;
 const klantcontactTopic = `${topicPrefix}.public.klantinteracties_klantcontact`;
 let admin: Admin;
-let producer: Producer;
 let database: OpenKlantDatabase;
 let rawInput: RawTopicReader;
 let output: TopicReader;
 let settings: ProcessorSettings;
 let processor: ProcessorProcess;
-
-/** Settings of Apicurio's AvroConverter that write the Confluent wire format. */
-function avroConverter(part: 'key' | 'value', apicurioUrl: string): Record<string, string> {
-  const prefix = `${part}.converter`;
-  return {
-    [prefix]: 'io.apicurio.registry.utils.converter.AvroConverter',
-    [`${prefix}.apicurio.registry.url`]: apicurioUrl,
-    [`${prefix}.apicurio.registry.auto-register`]: 'true',
-    [`${prefix}.apicurio.registry.find-latest`]: 'true',
-    [`${prefix}.apicurio.registry.as-confluent`]: 'true',
-    [`${prefix}.apicurio.registry.use-id`]: 'contentId',
-    [`${prefix}.apicurio.registry.headers.enabled`]: 'false',
-  };
-}
-
-interface RawRecord {
-  partition: number;
-  key: Buffer | null;
-  value: Buffer | null;
-  headers: Record<string, string>;
-}
-
-/** Reads a topic from its start and keeps the raw key and value bytes, which Avro needs. */
-class RawTopicReader {
-  readonly records: RawRecord[] = [];
-
-  private constructor(private readonly consumer: Consumer) {}
-
-  static async start(topic: string): Promise<RawTopicReader> {
-    const consumer = kafka.consumer({
-      groupId: `test-raw-reader-${randomUUID()}`,
-      maxWaitTimeInMs: 200,
-      allowAutoTopicCreation: false,
-    });
-    const reader = new RawTopicReader(consumer);
-    await consumer.connect();
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachMessage: async ({ partition, message }) => {
-        const headers = Object.fromEntries(
-          Object.entries(message.headers ?? {}).map(([name, header]) => [name, String(header)]),
-        );
-        reader.records.push({ partition, key: message.key, value: message.value, headers });
-      },
-    });
-    return reader;
-  }
-
-  async stop(): Promise<void> {
-    await this.consumer.disconnect();
-  }
-}
 
 /** Waits until the output contains `count` events about the row, then returns them. */
 async function eventsOfRow(rowUuid: string, count: number) {
@@ -128,7 +75,7 @@ beforeAll(async () => {
       : undefined;
   });
 
-  rawInput = await RawTopicReader.start(onderwerpobjectTopic);
+  rawInput = await RawTopicReader.start(kafka, onderwerpobjectTopic);
   settings = {
     ...newProcessorSettings(stack, 'avro'),
     inputTopic: onderwerpobjectTopic,
@@ -141,13 +88,10 @@ beforeAll(async () => {
   processor = ProcessorProcess.start(stack, settings);
   await processor.waitForLog((line) => line.msg === 'processor started');
   output = await TopicReader.start(kafka, settings.outputTopic);
-  producer = kafka.producer();
-  await producer.connect();
 }, 300_000);
 
 afterAll(async () => {
   await processor?.stop();
-  await producer?.disconnect();
   await output?.stop();
   await rawInput?.stop();
   if (registryUrls !== undefined) {
@@ -238,64 +182,6 @@ describe.skipIf(registryUrls === undefined)(
           `ALTER TABLE klantinteracties_onderwerpobject DROP COLUMN IF EXISTS ${column}`,
         );
       }
-    });
-
-    /** Produces `value` beside a recorded record and returns its dead letter, once it arrives. */
-    async function deadLetterOf(record: RawRecord, value: Buffer, name: string) {
-      const deadLetters = await RawTopicReader.start(`${settings.groupId}-dead-letter`);
-      await producer.send({
-        topic: onderwerpobjectTopic,
-        messages: [
-          { partition: record.partition, key: record.key, value, headers: { 'test-record': name } },
-        ],
-      });
-
-      const [letter] = await waitFor(
-        `the dead letter of the ${name} value`,
-        () => {
-          const letters = deadLetters.records.filter(
-            (candidate) => candidate.headers['test-record'] === name,
-          );
-          return letters.length > 0 ? letters : undefined;
-        },
-        90_000,
-      );
-      await deadLetters.stop();
-      return letter!;
-    }
-
-    it('sends a truncated Avro value to the dead-letter topic', async () => {
-      const record = rawInput.records.find((candidate) => candidate.value !== null)!;
-      const truncated = record.value!.subarray(0, record.value!.length - 10);
-
-      const letter = await deadLetterOf(record, truncated, 'truncated');
-
-      expect(letter.headers['deadletter.error.code']).toBe('INVALID_AVRO');
-      expect(letter.headers['deadletter.source.topic']).toBe(onderwerpobjectTopic);
-      expect(letter.headers['deadletter.source.partition']).toBe(String(record.partition));
-      expect(letter.key).toEqual(record.key);
-      expect(letter.value).toEqual(truncated);
-      const warning = processor.logs.find(
-        (line) => line.msg === 'record sent to dead-letter topic' && line.code === 'INVALID_AVRO',
-      );
-      expect(warning).toBeDefined();
-    });
-
-    it('sends a value with an unknown schema id to the dead-letter topic', async () => {
-      const record = rawInput.records.find((candidate) => candidate.value !== null)!;
-      // The wire format's magic byte, then a schema id the registry never gave out.
-      const unknownSchema = Buffer.concat([
-        Buffer.from([0, 0x7f, 0xff, 0xff, 0xfe]),
-        record.value!.subarray(5),
-      ]);
-
-      const letter = await deadLetterOf(record, unknownSchema, 'unknown-schema');
-
-      expect(letter.headers['deadletter.error.code']).toBe('UNKNOWN_SCHEMA');
-      expect(letter.headers['deadletter.source.topic']).toBe(onderwerpobjectTopic);
-      expect(letter.headers['deadletter.source.partition']).toBe(String(record.partition));
-      expect(letter.key).toEqual(record.key);
-      expect(letter.value).toEqual(unknownSchema);
     });
   },
 );

@@ -1,5 +1,11 @@
+import { randomUUID } from 'node:crypto';
+import type avro from 'avsc';
 import type { Admin, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { avroConverter, RawTopicReader, WireFormat, type RawRecord } from '../support/avro.js';
+import { deleteConnector, registerConnector } from '../support/connect.js';
+import { OpenKlantDatabase, zaakColumns, type InsertedRow } from '../support/database.js';
+import { eventsAbout, eventsByZaak, expectedEvent } from '../support/expected.js';
 import { fixture } from '../support/fixtures.js';
 import { testKafka, TopicReader, waitFor } from '../support/kafka.js';
 import {
@@ -68,7 +74,7 @@ afterAll(async () => {
   await admin?.disconnect();
 });
 
-describe('dead-letter topic', () => {
+describe('dead-letter topic with JSON input', () => {
   it('takes bad records with their headers while valid ones are processed', async () => {
     await producer.send({
       topic: settings.inputTopic,
@@ -137,3 +143,234 @@ describe('dead-letter topic', () => {
     );
   });
 });
+
+const registryUrls =
+  stack.schemaRegistryUrl !== undefined && stack.apicurioRegistryUrl !== undefined
+    ? { confluent: stack.schemaRegistryUrl, apicurio: stack.apicurioRegistryUrl }
+    : undefined;
+const skipReason =
+  'skipped: the stack has no SCHEMA_REGISTRY_URL and APICURIO_REGISTRY_URL ' +
+  '(start it with STACK_REGISTRY=apicurio deploy/local/stack up)';
+
+/** Returns a copy of a Debezium value schema in which the row's `klantcontact_id` is a string. */
+function withStringKlantcontactId(schema: avro.Schema): avro.Schema {
+  const copy = structuredClone(schema) as unknown;
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) {
+      node.forEach(visit);
+      return;
+    }
+    if (typeof node !== 'object' || node === null) {
+      return;
+    }
+    const record = node as { fields?: { name: string; type: unknown; default?: unknown }[] };
+    for (const field of record.fields ?? []) {
+      if (field.name === 'klantcontact_id') {
+        field.type = ['null', 'string'];
+        field.default = null;
+      } else {
+        visit(field.type);
+      }
+    }
+  };
+  visit(copy);
+  return copy as avro.Schema;
+}
+
+describe.skipIf(registryUrls === undefined)(
+  `dead-letter topic with Avro input${registryUrls === undefined ? ` (${skipReason})` : ''}`,
+  () => {
+    const suffix = randomUUID().slice(0, 8);
+    const connectorName = `test-dead-letter-avro-${suffix}`;
+    const slot = `test_dead_letter_avro_${suffix}`;
+    const topicPrefix = `testdeadletteravro${suffix}`;
+    const oldZaak = randomUUID();
+    const newZaak = randomUUID();
+    let database: OpenKlantDatabase;
+    let wire: WireFormat;
+    let avroSettings: ProcessorSettings;
+    let avroProcessor: ProcessorProcess;
+    let label: string;
+    let row: InsertedRow;
+    let created: RawRecord;
+    let moved: RawRecord;
+
+    beforeAll(async () => {
+      database = new OpenKlantDatabase(stack);
+      wire = new WireFormat(registryUrls!.confluent);
+      await registerConnector(stack, connectorName, {
+        'topic.prefix': topicPrefix,
+        'slot.name': slot,
+        'publication.name': slot,
+        'table.include.list':
+          'public.klantinteracties_onderwerpobject,public.klantinteracties_klantcontact',
+        'snapshot.mode': 'no_data',
+        ...avroConverter('key', registryUrls!.apicurio),
+        ...avroConverter('value', registryUrls!.apicurio),
+      });
+      await waitFor(`replication slot ${slot}`, async () => {
+        const result = await database.pool.query(
+          'SELECT 1 FROM pg_replication_slots WHERE slot_name = $1',
+          [slot],
+        );
+        return result.rowCount === 1 ? true : undefined;
+      });
+
+      const klantcontact = await database.insertKlantcontact('Kapotte lantaarnpaal', 'KC-7301');
+      label = klantcontact.label;
+      row = await database.insertOnderwerpobject(zaakColumns(klantcontact.id, oldZaak));
+      await database.updateOnderwerpobject(row.id, { objectId: newZaak });
+
+      const onderwerpobjectTopic = `${topicPrefix}.public.klantinteracties_onderwerpobject`;
+      await waitFor('the connector to create its topic', async () =>
+        (await admin.listTopics()).includes(onderwerpobjectTopic) ? true : undefined,
+      );
+      const connectorOutput = await RawTopicReader.start(kafka, onderwerpobjectTopic);
+      const changes = await waitFor('the Avro records of the row', async () => {
+        const ofRow: RawRecord[] = [];
+        for (const record of connectorOutput.records) {
+          const key = record.key === null ? null : await wire.decode(record.key);
+          if (String(key?.id) === String(row.id) && record.value !== null) {
+            ofRow.push(record);
+          }
+        }
+        return ofRow.length >= 2 ? ofRow : undefined;
+      });
+      await connectorOutput.stop();
+      [created, moved] = changes as [RawRecord, RawRecord];
+
+      avroSettings = newProcessorSettings(stack, 'dead-letter-avro');
+      avroSettings.inputTopic = `${avroSettings.groupId}.input`;
+      avroSettings.extra = {
+        INPUT_FORMAT: 'avro',
+        SCHEMA_REGISTRY_URL: registryUrls!.confluent,
+        KLANTCONTACT_TOPIC: `${topicPrefix}.public.klantinteracties_klantcontact`,
+      };
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: [{ topic: avroSettings.inputTopic, numPartitions: 3, replicationFactor: 1 }],
+      });
+      avroProcessor = ProcessorProcess.start(stack, avroSettings);
+      await avroProcessor.waitForLog((line) => line.msg === 'processor started');
+    }, 300_000);
+
+    afterAll(async () => {
+      await avroProcessor?.stop();
+      await deleteConnector(stack, connectorName);
+      // Debezium drops the slot when the connector stops, but not the publication it created.
+      await database?.pool.query(`DROP PUBLICATION IF EXISTS ${slot}`);
+      await database?.close();
+    });
+
+    it('dead-letters five kinds of bad record', async () => {
+      const value = created.value!;
+      const decoded = await wire.decode(value);
+      const schemaId = WireFormat.schemaIdOf(value);
+      const wrongTypeId = await wire.register(
+        `${avroSettings.groupId}-wrong-type-value`,
+        withStringKlantcontactId(await wire.schema(schemaId)),
+      );
+      const after = decoded.after as Record<string, unknown>;
+      const badRecords = [
+        {
+          name: 'malformed JSON',
+          code: 'INVALID_AVRO',
+          value: Buffer.from('{"before":null,"after":'),
+        },
+        {
+          name: 'truncated Avro',
+          code: 'INVALID_AVRO',
+          value: value.subarray(0, value.length - 10),
+        },
+        {
+          name: 'unknown schema id',
+          // The magic byte, then a schema id that the registry never gave out.
+          code: 'UNKNOWN_SCHEMA',
+          value: Buffer.concat([Buffer.from([0, 0x7f, 0xff, 0xff, 0xfe]), value.subarray(5)]),
+        },
+        {
+          name: 'unknown op',
+          code: 'INVALID_ENVELOPE',
+          value: await wire.encode(schemaId, { ...decoded, op: 'z' }),
+        },
+        {
+          name: 'value of the wrong type',
+          code: 'INVALID_ROW',
+          value: await wire.encode(wrongTypeId, {
+            ...decoded,
+            after: { ...after, klantcontact_id: 'KC-7301' },
+          }),
+        },
+      ];
+      const deadLetters = await RawTopicReader.start(kafka, `${avroSettings.groupId}-dead-letter`);
+      const output = await TopicReader.start(kafka, avroSettings.outputTopic);
+
+      await producer.send({
+        topic: avroSettings.inputTopic,
+        messages: [
+          { partition: 0, key: created.key, value: created.value },
+          ...badRecords.map((record) => ({
+            partition: 0,
+            key: created.key,
+            value: record.value,
+            headers: { 'test-record': record.name },
+          })),
+          { partition: 0, key: moved.key, value: moved.value },
+        ],
+      });
+      await waitFor(
+        'the dead letters',
+        () => (deadLetters.records.length >= badRecords.length ? true : undefined),
+        90_000,
+      ).catch((error: Error) => {
+        throw new Error(`${error.message}. Processor output:\n${avroProcessor.output()}`);
+      });
+      const events = await waitFor(
+        'the events of the valid records',
+        () => {
+          const found = eventsAbout(output.records, [row.uuid]);
+          return found.length >= 3 ? found : undefined;
+        },
+        90_000,
+      );
+      await deadLetters.stop();
+      await output.stop();
+
+      expect(deadLetters.records).toEqual(
+        badRecords.map((record, index) => ({
+          partition: expect.any(Number),
+          offset: expect.any(String),
+          key: created.key,
+          value: record.value,
+          headers: {
+            'test-record': record.name,
+            'deadletter.error.code': record.code,
+            'deadletter.error.message': expect.any(String),
+            'deadletter.source.topic': avroSettings.inputTopic,
+            'deadletter.source.partition': '0',
+            'deadletter.source.offset': String(index + 1),
+            'deadletter.source.timestamp': expect.stringMatching(/^\d+$/),
+          },
+        })),
+      );
+      expect(eventsByZaak(events)).toEqual(
+        new Map([
+          [
+            oldZaak,
+            [
+              expectedEvent(avroSettings, 'zaak-gekoppeld', oldZaak, row.uuid, label),
+              expectedEvent(avroSettings, 'zaak-ontkoppeld', oldZaak, row.uuid, label),
+            ],
+          ],
+          [newZaak, [expectedEvent(avroSettings, 'zaak-gekoppeld', newZaak, row.uuid, label)]],
+        ]),
+      );
+      const warnings = avroProcessor.logs.filter(
+        (line) => line.msg === 'record sent to dead-letter topic',
+      );
+      expect(warnings.map((line) => [line.code, line.offset, line.partition])).toEqual(
+        badRecords.map((record, index) => [record.code, String(index + 1), 0]),
+      );
+    });
+  },
+);

@@ -181,6 +181,20 @@ describe('decodeDebeziumJson on bad records', () => {
       'Column "onderwerpobjectidentificator_object_id" in "after" is the number 1.5',
     ],
     [
+      'object id that is an integer',
+      valid.key,
+      withEnvelope({ after: { ...envelope.after, onderwerpobjectidentificator_object_id: 42 } }),
+      'INVALID_ROW',
+      'Column "onderwerpobjectidentificator_object_id" in "after" is the number 42, expected a string or null.',
+    ],
+    [
+      'klantcontact id that is not an integer',
+      valid.key,
+      withEnvelope({ after: { ...envelope.after, klantcontact_id: 'KC-7301' } }),
+      'INVALID_ROW',
+      'Column "klantcontact_id" in "after" is the string KC-7301, expected an integer or null.',
+    ],
+    [
       'missing source',
       valid.key,
       withEnvelope({ source: undefined }),
