@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { avroConverter, RawTopicReader } from '../support/avro.js';
+import { avroConverter, RawTopicReader, WireFormat, type RawRecord } from '../support/avro.js';
 import { deleteConnector, registerConnector } from '../support/connect.js';
 import { OpenKlantDatabase, zaakColumns } from '../support/database.js';
 import { eventsAbout, eventsByZaak, expectedEvent } from '../support/expected.js';
@@ -30,6 +30,7 @@ const klantcontactTopic = `${topicPrefix}.public.klantinteracties_klantcontact`;
 let admin: Admin;
 let database: OpenKlantDatabase;
 let rawInput: RawTopicReader;
+let wire: WireFormat;
 let output: TopicReader;
 let settings: ProcessorSettings;
 let processor: ProcessorProcess;
@@ -44,6 +45,32 @@ async function eventsOfRow(rowUuid: string, count: number) {
     },
     90_000,
   );
+}
+
+/** Waits until the connector has written `count` changes of the row, then returns them. */
+async function changesOfRow(id: number, count: number): Promise<RawRecord[]> {
+  return waitFor(`${count} Avro records of row ${id}`, async () => {
+    const changes: RawRecord[] = [];
+    for (const record of rawInput.records) {
+      const key = record.key === null ? null : await wire.decode(record.key);
+      if (String(key?.id) === String(id) && record.value !== null) {
+        changes.push(record);
+      }
+    }
+    return changes.length >= count ? changes : undefined;
+  });
+}
+
+/** Returns the column names of the row schema that a record's value was written with. */
+async function columnsOfSchema(record: RawRecord): Promise<string[]> {
+  const schema = (await wire.schema(WireFormat.schemaIdOf(record.value!))) as {
+    fields: { name: string; type: unknown }[];
+  };
+  const before = schema.fields.find((field) => field.name === 'before')!;
+  const row = (before.type as unknown[]).find(
+    (type): type is { fields: { name: string }[] } => typeof type === 'object' && type !== null,
+  )!;
+  return row.fields.map((field) => field.name);
 }
 
 beforeAll(async () => {
@@ -76,6 +103,7 @@ beforeAll(async () => {
   });
 
   rawInput = await RawTopicReader.start(kafka, onderwerpobjectTopic);
+  wire = new WireFormat(registryUrls.confluent);
   settings = {
     ...newProcessorSettings(stack, 'avro'),
     inputTopic: onderwerpobjectTopic,
@@ -150,36 +178,58 @@ describe.skipIf(registryUrls === undefined)(
       );
     });
 
-    it('decodes changes after a column is added', async () => {
-      const column = `test_avro_${suffix}`;
+    it('decodes changes across an added and a dropped column', async () => {
+      const kept = `test_avro_kept_${suffix}`;
+      const dropped = `test_avro_dropped_${suffix}`;
       const klantcontact = await database.insertKlantcontact('Schema-evolutie', null);
-      const zaak = randomUUID();
+      const oldZaak = randomUUID();
+      const newZaak = randomUUID();
       await database.pool.query(
-        `ALTER TABLE klantinteracties_onderwerpobject ADD COLUMN ${column} text`,
+        `ALTER TABLE klantinteracties_onderwerpobject ADD COLUMN ${kept} text,
+           ADD COLUMN ${dropped} text`,
       );
       try {
-        const row = await database.insertOnderwerpobject(zaakColumns(klantcontact.id, zaak));
+        const row = await database.insertOnderwerpobject(zaakColumns(klantcontact.id, oldZaak));
         await database.pool.query(
-          `UPDATE klantinteracties_onderwerpobject SET ${column} = 'nieuw' WHERE id = $1`,
+          `UPDATE klantinteracties_onderwerpobject SET ${kept} = 'nieuw' WHERE id = $1`,
           [row.id],
         );
+        await database.pool.query(
+          `ALTER TABLE klantinteracties_onderwerpobject DROP COLUMN ${dropped}`,
+        );
+        await database.updateOnderwerpobject(row.id, { objectId: newZaak });
         await database.deleteOnderwerpobject(row.id);
 
-        const events = await eventsOfRow(row.uuid, 2);
+        const events = await eventsOfRow(row.uuid, 4);
 
-        expect(events).toEqual([
-          expectedEvent(settings, 'zaak-gekoppeld', zaak, row.uuid, klantcontact.label),
-          expectedEvent(settings, 'zaak-ontkoppeld', zaak, row.uuid, klantcontact.label),
-        ]);
-        const schemaIds = new Set(
-          rawInput.records
-            .filter((record) => record.value !== null)
-            .map((record) => record.value!.readUInt32BE(1)),
+        const label = klantcontact.label;
+        expect(eventsByZaak(events)).toEqual(
+          new Map([
+            [
+              oldZaak,
+              [
+                expectedEvent(settings, 'zaak-gekoppeld', oldZaak, row.uuid, label),
+                expectedEvent(settings, 'zaak-ontkoppeld', oldZaak, row.uuid, label),
+              ],
+            ],
+            [
+              newZaak,
+              [
+                expectedEvent(settings, 'zaak-gekoppeld', newZaak, row.uuid, label),
+                expectedEvent(settings, 'zaak-ontkoppeld', newZaak, row.uuid, label),
+              ],
+            ],
+          ]),
         );
-        expect(schemaIds.size).toBeGreaterThan(1);
+        const [created, , moved] = await changesOfRow(row.id, 4);
+        expect(await columnsOfSchema(created!)).toEqual(expect.arrayContaining([kept, dropped]));
+        const afterDrop = await columnsOfSchema(moved!);
+        expect(afterDrop).toContain(kept);
+        expect(afterDrop).not.toContain(dropped);
       } finally {
         await database.pool.query(
-          `ALTER TABLE klantinteracties_onderwerpobject DROP COLUMN IF EXISTS ${column}`,
+          `ALTER TABLE klantinteracties_onderwerpobject DROP COLUMN IF EXISTS ${kept},
+             DROP COLUMN IF EXISTS ${dropped}`,
         );
       }
     });
