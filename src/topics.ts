@@ -1,4 +1,4 @@
-import kafkajs, { type Admin } from 'kafkajs';
+import kafkajs, { type Admin, type ITopicConfig } from 'kafkajs';
 import type { Config } from './config.js';
 import { StateError } from './errors.js';
 import type { Logger } from './logger.js';
@@ -44,7 +44,7 @@ export async function ensureTopics(admin: Admin, config: Config, logger: Logger)
   // error code as an error.
   const missing = wanted.filter((topic) => !existing.has(topic.topic));
   if (missing.length > 0) {
-    await admin.createTopics({ waitForLeaders: true, topics: missing });
+    await createTopicsWithLeaders(admin, missing);
     logger.info(
       { topics: missing.map((topic) => topic.topic), partitions, replicationFactor },
       'created missing topics',
@@ -61,6 +61,53 @@ export async function ensureTopics(admin: Admin, config: Config, logger: Logger)
   }
   await warnUnlessCompacted(admin, config.topics.changelog, logger);
   return partitions;
+}
+
+/**
+ * Creates topics and waits until every partition has a leader. kafkajs's `waitForLeaders` retries
+ * only LEADER_NOT_AVAILABLE, but a KRaft broker can answer UNKNOWN_TOPIC_OR_PARTITION for a moment
+ * after it created a topic, and that answer failed the whole call.
+ */
+export async function createTopicsWithLeaders(
+  admin: Admin,
+  topics: ITopicConfig[],
+  timeoutMs = 30_000,
+): Promise<void> {
+  await admin.createTopics({ topics });
+  const names = topics.map((topic) => topic.topic);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await haveLeaders(admin, names)) {
+      return;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `Timed out after ${timeoutMs} ms waiting for leaders of the new topics ` +
+          `${names.join(', ')}. Check the broker logs for failed topic creation.`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Tells whether every partition of the topics has a leader; false while the broker cannot say. */
+async function haveLeaders(admin: Admin, names: string[]): Promise<boolean> {
+  try {
+    const { topics } = await admin.fetchTopicMetadata({ topics: names });
+    return (
+      topics.length === names.length &&
+      topics.every(
+        (topic) =>
+          topic.partitions.length > 0 &&
+          topic.partitions.every((partition) => partition.leader >= 0),
+      )
+    );
+  } catch (error) {
+    if ((error as { retriable?: unknown }).retriable === true) {
+      return false;
+    }
+    throw error;
+  }
 }
 
 async function partitionCount(admin: Admin, topic: string): Promise<number | undefined> {

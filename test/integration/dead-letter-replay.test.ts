@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Admin, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createTopicsWithLeaders } from '../../src/topics.js';
 import { fixture } from '../support/fixtures.js';
 import { testKafka, TopicReader, waitFor, type ConsumedRecord } from '../support/kafka.js';
 import {
@@ -118,10 +119,9 @@ beforeAll(async () => {
   settings.extra = { LABEL_WAIT_MS: '1000' };
   deadLetterTopic = `${settings.groupId}-dead-letter`;
   replayGroup = `${settings.groupId}-dead-letter-replay`;
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [{ topic: settings.inputTopic, numPartitions: 2, replicationFactor: 1 }],
-  });
+  await createTopicsWithLeaders(admin, [
+    { topic: settings.inputTopic, numPartitions: 2, replicationFactor: 1 },
+  ]);
   producer = kafka.producer();
   await producer.connect();
 
@@ -370,13 +370,10 @@ describe('dead-letter replay stopped by a signal', () => {
     const groupId = `${settings.groupId}-signal`;
     const target = `${groupId}.input`;
     const deadLetters = `${groupId}-dead-letter`;
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [
-        { topic: target, numPartitions: 1, replicationFactor: 1 },
-        { topic: deadLetters, numPartitions: 1, replicationFactor: 1 },
-      ],
-    });
+    await createTopicsWithLeaders(admin, [
+      { topic: target, numPartitions: 1, replicationFactor: 1 },
+      { topic: deadLetters, numPartitions: 1, replicationFactor: 1 },
+    ]);
     // 6000 letters of 2 KiB in 24 record batches, so the replay commits many chunks.
     const count = 6000;
     const value = 'x'.repeat(2048);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type avro from 'avsc';
 import type { Admin, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createTopicsWithLeaders } from '../../src/topics.js';
 import { avroConverter, RawTopicReader, WireFormat, type RawRecord } from '../support/avro.js';
 import { deleteConnector, registerConnector } from '../support/connect.js';
 import { OpenKlantDatabase, zaakColumns, type InsertedRow } from '../support/database.js';
@@ -58,10 +59,9 @@ beforeAll(async () => {
   // The recorded records name klantcontacten this stack may not have; their labels are not
   // what this test checks.
   settings.extra = { LABEL_WAIT_MS: '1000' };
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [{ topic: settings.inputTopic, numPartitions: 3, replicationFactor: 1 }],
-  });
+  await createTopicsWithLeaders(admin, [
+    { topic: settings.inputTopic, numPartitions: 3, replicationFactor: 1 },
+  ]);
   producer = kafka.producer();
   await producer.connect();
   processor = ProcessorProcess.start(stack, settings);
@@ -246,10 +246,9 @@ describe.skipIf(registryUrls === undefined)(
         SCHEMA_REGISTRY_URL: registryUrls!.confluent,
         KLANTCONTACT_TOPIC: `${topicPrefix}.public.klantinteracties_klantcontact`,
       };
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: [{ topic: avroSettings.inputTopic, numPartitions: 3, replicationFactor: 1 }],
-      });
+      await createTopicsWithLeaders(admin, [
+        { topic: avroSettings.inputTopic, numPartitions: 3, replicationFactor: 1 },
+      ]);
       avroProcessor = ProcessorProcess.start(stack, avroSettings);
       await avroProcessor.waitForLog((line) => line.msg === 'processor started');
     }, 300_000);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import type { Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createTopicsWithLeaders } from '../../src/topics.js';
 import { deleteConnector, extractNewRecordState, registerConnector } from '../support/connect.js';
 import { OpenKlantDatabase } from '../support/database.js';
 import { eventsAbout, eventsByZaak, expectedEvent } from '../support/expected.js';
@@ -121,13 +122,10 @@ async function startVariant(variant: Variant): Promise<RunningVariant> {
   const prefix = connector.replaceAll('-', '');
   const klantcontactTopic = `${prefix}.public.${tables.klantcontact}`;
   const inputTopic = `${prefix}.input`;
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [
-      { topic: inputTopic, numPartitions: 3, replicationFactor: 1 },
-      { topic: klantcontactTopic, numPartitions: 3, replicationFactor: 1 },
-    ],
-  });
+  await createTopicsWithLeaders(admin, [
+    { topic: inputTopic, numPartitions: 3, replicationFactor: 1 },
+    { topic: klantcontactTopic, numPartitions: 3, replicationFactor: 1 },
+  ]);
 
   const metricsPort = await freePort();
   const settings: ProcessorSettings = {
