@@ -1,4 +1,5 @@
 import { v5 as uuidV5 } from 'uuid';
+import type { BatchSettings } from '../src/processor/batch.js';
 import type { InputMessage } from '../src/processor/dead-letter.js';
 import { fixture, type FixtureFile } from '../test/support/fixtures.js';
 
@@ -88,4 +89,15 @@ function payloadOf(document: Record<string, unknown>): Record<string, unknown> {
     string,
     unknown
   >;
+}
+
+/** Returns the settings of a benchmark batch, with labels from `label`. */
+export function benchmarkSettings(label: BatchSettings['label']): BatchSettings {
+  return {
+    topic: 'openklant.public.klantinteracties_onderwerpobject',
+    partition: 0,
+    source: 'urn:nld:oin:01823288444:openklant',
+    openKlantBaseUrl: 'https://open-klant.example.nl',
+    label,
+  };
 }

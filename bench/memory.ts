@@ -1,22 +1,23 @@
 import { decodeKlantcontactJson } from '../src/decode/klantcontact-json.js';
 import { KlantcontactVersions } from '../src/label/versions.js';
-import { processBatch, type BatchSettings } from '../src/processor/batch.js';
+import { processBatch } from '../src/processor/batch.js';
 import { emptyPartitionState } from '../src/state/partition-state.js';
-import { inputMessages, klantcontactRecord, onderwerpobjectRecords } from './inputs.js';
+import {
+  benchmarkSettings,
+  inputMessages,
+  klantcontactRecord,
+  onderwerpobjectRecords,
+} from './inputs.js';
 import type { Measurement } from './measurement.js';
 
 const rows = 100_000;
 const chunk = 1_000;
 
-const settings: BatchSettings = {
-  topic: 'openklant.public.klantinteracties_onderwerpobject',
-  partition: 0,
-  source: 'urn:nld:oin:01823288444:openklant',
-  openKlantBaseUrl: 'https://open-klant.example.nl',
-  // A label string of its own per row, 54 characters long.
-  label: (link) =>
+// A label string of its own per row, 54 characters long.
+const settings = benchmarkSettings(
+  (link) =>
     `Vraag over de aanvraag omgevingsvergunning ${link.onderwerpobjectUuid.slice(0, 2)} - (KC-1)`,
-};
+);
 
 /** Returns the heap in use after a full garbage collection. */
 function heapUsed(): number {

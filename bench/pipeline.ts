@@ -1,20 +1,14 @@
 import { Bench } from 'tinybench';
-import { processBatch, type BatchSettings } from '../src/processor/batch.js';
+import { processBatch } from '../src/processor/batch.js';
 import { decodeJsonMessages } from '../src/processor/decode.js';
 import { emptyPartitionState } from '../src/state/partition-state.js';
-import { inputMessages, onderwerpobjectRecords } from './inputs.js';
+import { benchmarkSettings, inputMessages, onderwerpobjectRecords } from './inputs.js';
 import type { Measurement } from './measurement.js';
 
 /** Records per benchmark batch. */
 const batchSize = 500;
 
-const settings: BatchSettings = {
-  topic: 'openklant.public.klantinteracties_onderwerpobject',
-  partition: 0,
-  source: 'urn:nld:oin:01823288444:openklant',
-  openKlantBaseUrl: 'https://open-klant.example.nl',
-  label: () => 'Vraag over de aanvraag omgevingsvergunning - (KC-1001)',
-};
+const settings = benchmarkSettings(() => 'Vraag over de aanvraag omgevingsvergunning - (KC-1001)');
 
 /**
  * Measures the pure pipeline on one core: decoding, and a whole batch through decode, link rule,

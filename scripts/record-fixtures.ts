@@ -497,13 +497,7 @@ async function startConnector(name: string, settings: Record<string, string>): P
     ...settings,
   });
   startedConnectors.push(name);
-  await waitFor(`replication slot ${slot}`, async () => {
-    const result = await database.pool.query(
-      'SELECT 1 FROM pg_replication_slots WHERE slot_name = $1',
-      [slot],
-    );
-    return result.rowCount === 1 ? true : undefined;
-  });
+  await database.waitForReplicationSlot(slot);
   return prefix;
 }
 

@@ -65,15 +65,16 @@ export async function ensureTopics(admin: Admin, config: Config, logger: Logger)
 
 /**
  * Creates topics and waits until every partition has a leader. kafkajs's `waitForLeaders` retries
- * only LEADER_NOT_AVAILABLE, but a KRaft broker can answer UNKNOWN_TOPIC_OR_PARTITION for a moment
- * after it created a topic, and that answer failed the whole call.
+ * only LEADER_NOT_AVAILABLE, but a KRaft broker can return UNKNOWN_TOPIC_OR_PARTITION for a moment
+ * after it created a topic, and that error failed the whole call.
  */
 export async function createTopicsWithLeaders(
   admin: Admin,
   topics: ITopicConfig[],
   timeoutMs = 30_000,
 ): Promise<void> {
-  await admin.createTopics({ topics });
+  // kafkajs waits for leaders by default; this function does the waiting instead.
+  await admin.createTopics({ topics, waitForLeaders: false });
   const names = topics.map((topic) => topic.topic);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -90,7 +91,7 @@ export async function createTopicsWithLeaders(
   }
 }
 
-/** Tells whether every partition of the topics has a leader; false while the broker cannot say. */
+/** Tells whether every partition of the topics has a leader; false on a retriable metadata error. */
 async function haveLeaders(admin: Admin, names: string[]): Promise<boolean> {
   try {
     const { topics } = await admin.fetchTopicMetadata({ topics: names });
@@ -103,7 +104,13 @@ async function haveLeaders(admin: Admin, names: string[]): Promise<boolean> {
       )
     );
   } catch (error) {
-    if ((error as { retriable?: unknown }).retriable === true) {
+    // kafkajs marks UNKNOWN_TOPIC_OR_PARTITION and LEADER_NOT_AVAILABLE retriable, also when it
+    // wraps them after its own retries.
+    const { retriable, originalError } = error as {
+      retriable?: unknown;
+      originalError?: { retriable?: unknown };
+    };
+    if (retriable === true || originalError?.retriable === true) {
       return false;
     }
     throw error;

@@ -1,10 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { avroConverter, RawTopicReader, WireFormat, type RawRecord } from '../support/avro.js';
+import {
+  avroConverter,
+  RawTopicReader,
+  registrySkipReason,
+  registryUrlsOf,
+  WireFormat,
+  type RawRecord,
+} from '../support/avro.js';
 import { deleteConnector, registerConnector } from '../support/connect.js';
 import { OpenKlantDatabase, zaakColumns } from '../support/database.js';
-import { eventsAbout, eventsByZaak, expectedEvent } from '../support/expected.js';
+import { eventsAbout, eventsByZaak, linkMoveUnlinkEvents } from '../support/expected.js';
 import { testKafka, TopicReader, waitFor } from '../support/kafka.js';
 import {
   newProcessorSettings,
@@ -13,13 +20,8 @@ import {
 } from '../support/processor-process.js';
 
 const stack = inject('stack');
-const registryUrls =
-  stack.schemaRegistryUrl !== undefined && stack.apicurioRegistryUrl !== undefined
-    ? { confluent: stack.schemaRegistryUrl, apicurio: stack.apicurioRegistryUrl }
-    : undefined;
-const skipReason =
-  'skipped: the stack has no SCHEMA_REGISTRY_URL and APICURIO_REGISTRY_URL ' +
-  '(start it with STACK_REGISTRY=apicurio deploy/local/stack up)';
+const registryUrls = registryUrlsOf(stack);
+const skipReason = registrySkipReason;
 
 const kafka = testKafka(stack);
 const suffix = randomUUID().slice(0, 8);
@@ -159,22 +161,7 @@ describe.skipIf(registryUrls === undefined)(
       expect(events).toHaveLength(4);
       const label = klantcontact.label;
       expect(eventsByZaak(events)).toEqual(
-        new Map([
-          [
-            oldZaak,
-            [
-              expectedEvent(settings, 'zaak-gekoppeld', oldZaak, row.uuid, label),
-              expectedEvent(settings, 'zaak-ontkoppeld', oldZaak, row.uuid, label),
-            ],
-          ],
-          [
-            newZaak,
-            [
-              expectedEvent(settings, 'zaak-gekoppeld', newZaak, row.uuid, label),
-              expectedEvent(settings, 'zaak-ontkoppeld', newZaak, row.uuid, label),
-            ],
-          ],
-        ]),
+        linkMoveUnlinkEvents(settings, { uuid: row.uuid, oldZaak, newZaak, label: label }),
       );
     });
 
@@ -209,22 +196,7 @@ describe.skipIf(registryUrls === undefined)(
 
         const label = klantcontact.label;
         expect(eventsByZaak(events)).toEqual(
-          new Map([
-            [
-              oldZaak,
-              [
-                expectedEvent(settings, 'zaak-gekoppeld', oldZaak, row.uuid, label),
-                expectedEvent(settings, 'zaak-ontkoppeld', oldZaak, row.uuid, label),
-              ],
-            ],
-            [
-              newZaak,
-              [
-                expectedEvent(settings, 'zaak-gekoppeld', newZaak, row.uuid, label),
-                expectedEvent(settings, 'zaak-ontkoppeld', newZaak, row.uuid, label),
-              ],
-            ],
-          ]),
+          linkMoveUnlinkEvents(settings, { uuid: row.uuid, oldZaak, newZaak, label: label }),
         );
         const [created, , moved] = await changesOfRow(row.id, 4);
         expect(await columnsOfSchema(created!)).toEqual(

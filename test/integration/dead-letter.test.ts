@@ -3,7 +3,14 @@ import type avro from 'avsc';
 import type { Admin, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTopicsWithLeaders } from '../../src/topics.js';
-import { avroConverter, RawTopicReader, WireFormat, type RawRecord } from '../support/avro.js';
+import {
+  avroConverter,
+  RawTopicReader,
+  registrySkipReason,
+  registryUrlsOf,
+  WireFormat,
+  type RawRecord,
+} from '../support/avro.js';
 import { deleteConnector, registerConnector } from '../support/connect.js';
 import { OpenKlantDatabase, zaakColumns, type InsertedRow } from '../support/database.js';
 import { eventsAbout, eventsByZaak, expectedEvent } from '../support/expected.js';
@@ -144,13 +151,8 @@ describe('dead-letter topic with JSON input', () => {
   });
 });
 
-const registryUrls =
-  stack.schemaRegistryUrl !== undefined && stack.apicurioRegistryUrl !== undefined
-    ? { confluent: stack.schemaRegistryUrl, apicurio: stack.apicurioRegistryUrl }
-    : undefined;
-const skipReason =
-  'skipped: the stack has no SCHEMA_REGISTRY_URL and APICURIO_REGISTRY_URL ' +
-  '(start it with STACK_REGISTRY=apicurio deploy/local/stack up)';
+const registryUrls = registryUrlsOf(stack);
+const skipReason = registrySkipReason;
 
 /** Returns a copy of a Debezium value schema in which the row's `klantcontact_id` is a string. */
 function withStringKlantcontactId(schema: avro.Schema): avro.Schema {
@@ -208,13 +210,7 @@ describe.skipIf(registryUrls === undefined)(
         ...avroConverter('key', registryUrls!.apicurio),
         ...avroConverter('value', registryUrls!.apicurio),
       });
-      await waitFor(`replication slot ${slot}`, async () => {
-        const result = await database.pool.query(
-          'SELECT 1 FROM pg_replication_slots WHERE slot_name = $1',
-          [slot],
-        );
-        return result.rowCount === 1 ? true : undefined;
-      });
+      await database.waitForReplicationSlot(slot);
 
       const klantcontact = await database.insertKlantcontact('Kapotte lantaarnpaal', 'KC-7301');
       label = klantcontact.label;

@@ -159,13 +159,7 @@ async function startVariant(variant: Variant): Promise<RunningVariant> {
     'transforms.route.regex': `^(?!${prefix}\\.public\\.${tables.klantcontact}$).*$`,
     'transforms.route.replacement': inputTopic,
   });
-  await waitFor(`replication slot ${slot}`, async () => {
-    const result = await database.pool.query(
-      'SELECT 1 FROM pg_replication_slots WHERE slot_name = $1',
-      [slot],
-    );
-    return result.rowCount === 1 ? true : undefined;
-  });
+  await database.waitForReplicationSlot(slot);
 
   const input = await TopicReader.start(kafka, inputTopic);
   return {

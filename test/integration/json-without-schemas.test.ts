@@ -3,7 +3,12 @@ import type { Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { deleteConnector, registerConnector } from '../support/connect.js';
 import { OpenKlantDatabase, zaakColumns, type InsertedRow } from '../support/database.js';
-import { expectedEvent, eventsAbout, eventsByZaak } from '../support/expected.js';
+import {
+  eventsAbout,
+  eventsByZaak,
+  expectedEvent,
+  linkMoveUnlinkEvents,
+} from '../support/expected.js';
 import { rowIdOf, testKafka, TopicReader, waitFor, waitUntilProcessed } from '../support/kafka.js';
 import {
   newProcessorSettings,
@@ -90,22 +95,7 @@ describe('JsonConverter without schemas', () => {
     const events = eventsAbout(records, [row.uuid]);
     expect(events).toHaveLength(4);
     expect(eventsByZaak(events)).toEqual(
-      new Map([
-        [
-          oldZaak,
-          [
-            expectedEvent(settings, 'zaak-gekoppeld', oldZaak, row.uuid, label),
-            expectedEvent(settings, 'zaak-ontkoppeld', oldZaak, row.uuid, label),
-          ],
-        ],
-        [
-          newZaak,
-          [
-            expectedEvent(settings, 'zaak-gekoppeld', newZaak, row.uuid, label),
-            expectedEvent(settings, 'zaak-ontkoppeld', newZaak, row.uuid, label),
-          ],
-        ],
-      ]),
+      linkMoveUnlinkEvents(settings, { uuid: row.uuid, oldZaak, newZaak, label: label }),
     );
   });
 

@@ -1,7 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import avro from 'avsc';
 import type { Consumer, Kafka } from 'kafkajs';
+import type { StackSettings } from './stack-settings.js';
 import { exactLongHook } from '../../src/decode/debezium-avro.js';
+
+/** Why the Avro tests are skipped on a stack without a schema registry. */
+export const registrySkipReason =
+  'skipped: the stack has no SCHEMA_REGISTRY_URL and APICURIO_REGISTRY_URL ' +
+  '(start it with STACK_REGISTRY=apicurio deploy/local/stack up)';
+
+/**
+ * Returns the registry's Confluent-compatible API and Apicurio's own API, which its Connect
+ * converter uses, or undefined for a stack without a registry.
+ */
+export function registryUrlsOf(
+  stack: StackSettings,
+): { confluent: string; apicurio: string } | undefined {
+  return stack.schemaRegistryUrl !== undefined && stack.apicurioRegistryUrl !== undefined
+    ? { confluent: stack.schemaRegistryUrl, apicurio: stack.apicurioRegistryUrl }
+    : undefined;
+}
 
 /** Returns the settings of Apicurio's AvroConverter that write the Confluent wire format. */
 export function avroConverter(part: 'key' | 'value', apicurioUrl: string): Record<string, string> {

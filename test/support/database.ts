@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { waitFor } from './kafka.js';
 import type { StackSettings } from './stack-settings.js';
 
 export interface OnderwerpobjectColumns {
@@ -82,6 +83,17 @@ export class OpenKlantDatabase {
 
   async deleteOnderwerpobject(id: number): Promise<void> {
     await this.pool.query('DELETE FROM klantinteracties_onderwerpobject WHERE id = $1', [id]);
+  }
+
+  /** Waits until a connector has created its replication slot, after which it captures changes. */
+  async waitForReplicationSlot(slot: string): Promise<void> {
+    await waitFor(`replication slot ${slot}`, async () => {
+      const result = await this.pool.query(
+        'SELECT 1 FROM pg_replication_slots WHERE slot_name = $1',
+        [slot],
+      );
+      return result.rowCount === 1 ? true : undefined;
+    });
   }
 
   async close(): Promise<void> {

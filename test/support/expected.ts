@@ -73,3 +73,19 @@ export function eventsByZaak(events: PublishedEvent[]): Map<string | null, Publi
   }
   return groups;
 }
+
+/**
+ * The events of a row that links to `oldZaak`, moves to `newZaak` and is deleted, grouped by zaak
+ * as `eventsByZaak` returns them.
+ */
+export function linkMoveUnlinkEvents(
+  settings: ProcessorSettings,
+  row: { uuid: string; oldZaak: string; newZaak: string; label: string },
+): Map<string | null, PublishedEvent[]> {
+  const event = (type: EventType, zaak: string) =>
+    expectedEvent(settings, type, zaak, row.uuid, row.label);
+  return new Map([
+    [row.oldZaak, [event('zaak-gekoppeld', row.oldZaak), event('zaak-ontkoppeld', row.oldZaak)]],
+    [row.newZaak, [event('zaak-gekoppeld', row.newZaak), event('zaak-ontkoppeld', row.newZaak)]],
+  ]);
+}
