@@ -93,10 +93,14 @@ const ours = await waitFor(
   },
   120_000,
 );
-for (const record of ours) {
-  process.stdout.write(
-    `${JSON.stringify({ key: record.key, headers: record.headers, value: JSON.parse(record.value!) }, null, 2)}\n`,
-  );
+const partitions = [...new Set(ours.map((record) => record.partition))].sort((a, b) => a - b);
+for (const partition of partitions) {
+  process.stdout.write(`-- output partition ${partition}\n`);
+  for (const record of ours.filter((candidate) => candidate.partition === partition)) {
+    process.stdout.write(
+      `${JSON.stringify({ key: record.key, headers: record.headers, value: JSON.parse(record.value!) }, null, 2)}\n`,
+    );
+  }
 }
 await reader.stop();
 await admin.disconnect();
@@ -106,9 +110,11 @@ processor.kill('SIGTERM');
 await new Promise((done) => processor.on('exit', done));
 process.stderr.write(
   `\nPublished ${ours.length} CloudEvents for the demo rows. The stack is still up:\n` +
-    `  kcat -b ${stack.kafkaBootstrapServers} -C -t ${outputTopic} -e -f '%k %h %s\\n'\n` +
+    `  kcat -b ${stack.kafkaBootstrapServers} -X isolation.level=read_committed -C -t ${outputTopic} -e -f '%k %h %s\\n'\n` +
     '  deploy/local/stack status\n' +
     '  deploy/local/stack down\n' +
+    `The demo's consumer group is ${groupId}: set KAFKA_GROUP_ID=${groupId} to run\n` +
+    '`dead-letter replay` against its dead-letter topic.\n' +
     'Events are printed per output partition, so events about different zaken may appear in\n' +
     'another order than the SQL ran; the events about one zaak are in order.\n',
 );

@@ -155,7 +155,10 @@ async function runReplay(options: ReplayCommandOptions, command: Command): Promi
     logger,
     print,
   );
-  result.summary.lines(config.topics.deadLetter, options.dryRun === true).forEach(print);
+  // A run that failed before it read a letter has no counts worth printing.
+  if (result.outcome !== 'failed' || result.summary.read > 0) {
+    result.summary.lines(config.topics.deadLetter, options.dryRun === true).forEach(print);
+  }
   let exitCode: number;
   if (result.outcome === 'failed') {
     logger.error({ err: result.error }, 'dead-letter replay failed');
