@@ -142,7 +142,9 @@ export function decodeOp(op: unknown, field: string): ChangeOp {
   }
   throw new DeadLetterError(
     'INVALID_ENVELOPE',
-    `${field} ${excerpt(JSON.stringify(op))} is unknown, expected one of "c", "u", "d", "r".`,
+    `${field} ${typeof op === 'string' ? `"${excerpt(op, 40)}"` : typeOf(op)} is unknown, ` +
+      'expected one of "c", "u", "d", "r". Check that the input topic contains Debezium change ' +
+      'events of the onderwerpobject table.',
   );
 }
 
@@ -160,17 +162,22 @@ export function decodePosition(
   fields: PositionFields,
   names: { tsMs: string; sequence: string },
 ): SourcePosition {
-  if (typeof fields.tsMs !== 'number' || !Number.isFinite(fields.tsMs)) {
+  if (
+    typeof fields.tsMs !== 'number' ||
+    !Number.isFinite(fields.tsMs) ||
+    Math.abs(fields.tsMs) > maxDateMs
+  ) {
     throw new DeadLetterError(
       'INVALID_ENVELOPE',
-      `Field "${names.tsMs}" is ${typeOf(fields.tsMs)}, expected the commit time in milliseconds.`,
+      `Field "${names.tsMs}" is ${typeOf(fields.tsMs)}, expected the commit time in milliseconds ` +
+        'since 1970 within the range of a date (at most 8.64e15).',
     );
   }
 
   return {
-    lsn: unsignedIntegerText(fields.lsn),
+    lsn: unsignedIntegerText(fields.lsn, 'lsn'),
     sequence: decodeSequence(fields.sequence, names.sequence),
-    txId: unsignedIntegerText(fields.txId),
+    txId: unsignedIntegerText(fields.txId, 'txId'),
     tsMs: fields.tsMs,
     snapshot: isSnapshot(fields.snapshot),
   };
@@ -183,6 +190,12 @@ export function decodePosition(
 export function isSnapshot(value: unknown): boolean {
   return value !== undefined && value !== null && value !== 'false' && value !== false;
 }
+
+/** The largest distance from 1970 in milliseconds that a JavaScript Date can hold. */
+const maxDateMs = 8.64e15;
+
+/** The largest PostgreSQL LSN or transaction id: both are unsigned 64-bit integers. */
+const maxUnsigned64 = 2n ** 64n - 1n;
 
 /** Parses PostgreSQL's `source.sequence`, a JSON array text of two LSNs as strings or nulls. */
 function decodeSequence(sequence: unknown, name: string): [string | null, string | null] | null {
@@ -206,10 +219,24 @@ function decodeSequence(sequence: unknown, name: string): [string | null, string
       `Field "${name}" is ${excerpt(sequence)}, expected a JSON array of two LSNs.`,
     );
   }
-  return [unsignedIntegerText(parsed[0]), unsignedIntegerText(parsed[1])];
+  return [unsignedIntegerText(parsed[0], name), unsignedIntegerText(parsed[1], name)];
 }
 
-function unsignedIntegerText(value: unknown): string | null {
+/**
+ * Returns a non-negative integer as decimal text, or null for anything else. A value beyond
+ * 2^64 - 1 is rejected, because as a stream position it would mark every later change as re-sent.
+ */
+function unsignedIntegerText(value: unknown, name: string): string | null {
   const text = integerText(value);
-  return text === null || text.startsWith('-') ? null : text;
+  if (text === null || text.startsWith('-')) {
+    return null;
+  }
+  if (BigInt(text) > maxUnsigned64) {
+    throw new DeadLetterError(
+      'INVALID_ENVELOPE',
+      `Field "${name}" contains ${excerpt(text, 40)}, beyond 2^64 - 1, the largest PostgreSQL ` +
+        'LSN or transaction id. Check the connector that wrote the record.',
+    );
+  }
+  return text;
 }

@@ -59,5 +59,10 @@ export function typeOf(value: unknown): string {
   if (Array.isArray(value)) {
     return 'an array';
   }
-  return typeof value === 'object' ? 'an object' : `the ${typeof value} ${excerpt(value, 40)}`;
+  if (typeof value === 'object') {
+    return 'an object';
+  }
+  // JSON has no text for Infinity and NaN, which lossless parsing can produce from 1e400.
+  const text = typeof value === 'number' ? String(value) : excerpt(value, 40);
+  return `the ${typeof value} ${text}`;
 }

@@ -36,7 +36,10 @@ export function deadLetterMessage(
 ): DeadLetterMessage {
   const headers: DeadLetterMessage['headers'] = {};
   for (const [name, value] of Object.entries(message.headers ?? {})) {
-    if (value !== undefined) {
+    // kafkajs cannot write a header whose value is null, so such a header keeps an empty value.
+    if (value === null) {
+      headers[name] = Buffer.alloc(0);
+    } else if (value !== undefined) {
       headers[name] = value;
     }
   }

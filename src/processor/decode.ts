@@ -1,13 +1,13 @@
 import type { DecodedRecord } from '../decode/change.js';
 import type { DebeziumAvroDecoder } from '../decode/debezium-avro.js';
 import { decodeDebeziumJson } from '../decode/debezium-json.js';
-import { DeadLetterError } from '../errors.js';
+import { DeadLetterError, excerpt, SchemaRegistryError } from '../errors.js';
 import type { InputMessage } from './dead-letter.js';
 
 /** A decoded input record, or the reason it goes to the dead-letter topic. */
 export type DecodeOutcome = DecodedRecord | DeadLetterError;
 
-/** Decodes records of Kafka Connect's JsonConverter. Errors other than DeadLetterError are thrown. */
+/** Decodes records of Kafka Connect's JsonConverter; a record that fails gives its dead letter. */
 export function decodeJsonMessages(messages: readonly InputMessage[]): DecodeOutcome[] {
   return messages.map((message) =>
     deadLetterOr(() => decodeDebeziumJson(message.key, message.value)),
@@ -28,10 +28,10 @@ export async function decodeAvroMessages(
     try {
       outcomes.push(await decoder.decodeOnderwerpobject(message.key, message.value));
     } catch (error) {
-      if (!(error instanceof DeadLetterError)) {
+      if (error instanceof SchemaRegistryError) {
         throw error;
       }
-      outcomes.push(error);
+      outcomes.push(asDeadLetter(error));
     }
   }
   return outcomes;
@@ -41,9 +41,24 @@ function deadLetterOr(decode: () => DecodedRecord): DecodeOutcome {
   try {
     return decode();
   } catch (error) {
-    if (!(error instanceof DeadLetterError)) {
-      throw error;
-    }
+    return asDeadLetter(error);
+  }
+}
+
+/**
+ * Returns the error of a record that could not be decoded as a dead letter. An error other than a
+ * DeadLetterError is a decoding case the processor does not handle; the record goes to the
+ * dead-letter topic too, so that one record cannot stop its partition.
+ */
+function asDeadLetter(error: unknown): DeadLetterError {
+  if (error instanceof DeadLetterError) {
     return error;
   }
+  const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return new DeadLetterError(
+    'INVALID_ENVELOPE',
+    `Decoding the record failed with ${excerpt(reason)}. The processor does not handle this ` +
+      'input; report it with the dead letter, and re-feed the letter after the fix.',
+    { cause: error },
+  );
 }

@@ -176,13 +176,15 @@ describe('flattened rows that are invalid', () => {
       'unknown __op',
       { __op: 'x' },
       'INVALID_ENVELOPE',
-      'Field "__op" "x" is unknown, expected one of "c", "u", "d", "r".',
+      'Field "__op" "x" is unknown, expected one of "c", "u", "d", "r". Check that the ' +
+        'input topic contains Debezium change events of the onderwerpobject table.',
     ],
     [
       'commit time that is a string',
       { __source_ts_ms: 'soon' },
       'INVALID_ENVELOPE',
-      'Field "__source_ts_ms" is the string soon, expected the commit time in milliseconds.',
+      'Field "__source_ts_ms" is the string soon, expected the commit time in milliseconds ' +
+        'since 1970 within the range of a date (at most 8.64e15).',
     ],
     [
       'sequence that is not JSON',

@@ -208,6 +208,36 @@ describe('decodeDebeziumJson on bad records', () => {
       'INVALID_ENVELOPE',
       'Field "source.sequence" is [1, expected a JSON array of two LSNs.',
     ],
+    [
+      'op that is an integer beyond 2^64',
+      valid.key,
+      valid.value!.replace('"op":"c"', '"op":99999999999999999999'),
+      'INVALID_ENVELOPE',
+      'Envelope op the bigint 99999999999999999999 is unknown',
+    ],
+    [
+      'op nested 4,500 arrays deep',
+      valid.key,
+      valid.value!.replace('"op":"c"', `"op":${'['.repeat(4_500)}${']'.repeat(4_500)}`),
+      'INVALID_ENVELOPE',
+      'Envelope op an array is unknown',
+    ],
+    [
+      'commit time beyond the range of a date',
+      valid.key,
+      withEnvelope({ source: { ...envelope.source, ts_ms: 9e15 } }),
+      'INVALID_ENVELOPE',
+      'Field "source.ts_ms" is the number 9000000000000000, expected the commit time',
+    ],
+    [
+      'sequence with an LSN beyond 2^64',
+      valid.key,
+      withEnvelope({
+        source: { ...envelope.source, sequence: '["99999999999999999999999999","1"]' },
+      }),
+      'INVALID_ENVELOPE',
+      'Field "source.sequence" contains 99999999999999999999999999, beyond 2^64 - 1',
+    ],
   ])('rejects %s', (_name, key, value, code, message) => {
     const error = decodeError(key, value);
     expect(error.code).toBe(code);
