@@ -61,6 +61,7 @@ export class Processor {
       {
         groupId: config.kafka.groupId,
         inputTopic: config.topics.input,
+        deadLetterTopic: config.topics.deadLetter,
         transactionTimeoutMs: config.kafka.transactionTimeoutMs,
       },
       logger.child({ component: 'transactions' }),

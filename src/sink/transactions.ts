@@ -1,11 +1,13 @@
 import kafkajs, { type Kafka, type Producer, type TopicMessages, type Transaction } from 'kafkajs';
 import type { Logger } from '../logger.js';
+import { sendChunks } from './send.js';
 
-const { Partitioners } = kafkajs;
+const { CompressionTypes, Partitioners } = kafkajs;
 
 export interface TransactionSettings {
   groupId: string;
   inputTopic: string;
+  deadLetterTopic: string;
   transactionTimeoutMs: number;
 }
 
@@ -79,8 +81,13 @@ export class PartitionTransactions {
     const producer = this.producers.get(partition) ?? (await this.fence(partition));
     const transaction = await producer.transaction();
     try {
-      if (topicMessages.length > 0) {
-        await transaction.sendBatch({ topicMessages, acks: -1 });
+      for (const chunk of sendChunks(topicMessages)) {
+        // A dead letter copies a record of any size, so dead letters are compressed to fit.
+        const compression =
+          chunk.topic === this.settings.deadLetterTopic
+            ? CompressionTypes.GZIP
+            : CompressionTypes.None;
+        await transaction.sendBatch({ topicMessages: [chunk], acks: -1, compression });
       }
       // Keeps the membership alive through a long send; a rebalance aborts the transaction.
       await heartbeat();

@@ -149,6 +149,45 @@ describe('dead-letter topic with JSON input', () => {
       badRecords.map((record, index) => [record.code, String(index + 1), 0]),
     );
   });
+
+  it('takes a burst larger than one request and a record near the size limit', async () => {
+    // 3,000 small bad records, then one of 1,000,000 bytes: together their dead letters exceed
+    // the broker's default limit of 1,048,588 bytes for one record batch.
+    const burst = Array.from({ length: 3_000 }, (_, index) => ({
+      partition: 1,
+      key: '{"id":1}',
+      value: `not json ${index}`,
+    }));
+    const large = { partition: 1, key: '{"id":2}', value: `{"after":"${'x'.repeat(999_980)}` };
+    await producer.send({ topic: settings.inputTopic, messages: burst });
+    await producer.send({ topic: settings.inputTopic, messages: [large] });
+
+    await waitFor(
+      'the group to commit past the burst',
+      async () => {
+        const [committed] = await admin.fetchOffsets({
+          groupId: settings.groupId,
+          topics: [settings.inputTopic],
+        });
+        const offset = committed!.partitions.find((entry) => entry.partition === 1)?.offset;
+        return offset === '3001' ? true : undefined;
+      },
+      120_000,
+    );
+    const deadLetters = await TopicReader.start(kafka, `${settings.groupId}-dead-letter`);
+    const letters = (await deadLetters.readToEnd(admin)).filter(
+      (letter) => letter.headers['deadletter.source.partition'] === '1',
+    );
+    await deadLetters.stop();
+
+    expect(letters.map((letter) => letter.headers['deadletter.source.offset'])).toEqual(
+      Array.from({ length: 3_001 }, (_, offset) => String(offset)),
+    );
+    expect(letters.map((letter) => letter.value)).toEqual([
+      ...burst.map((record) => record.value),
+      large.value,
+    ]);
+  });
 });
 
 const registryUrls = registryUrlsOf(stack);
