@@ -277,7 +277,8 @@ export class Processor {
           ...where,
           offset: rejected.offset,
           code: rejected.code,
-          reason: rejected.reason,
+          // The reason can quote the record, which may hold personal data, so it goes only into
+          // the dead letter's deadletter.error.message header.
           deadLetterTopic: this.config.topics.deadLetter,
         },
         'record sent to dead-letter topic',
