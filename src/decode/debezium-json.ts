@@ -37,12 +37,28 @@ export function decodeDebeziumDocument(decodeKey: () => string, document: unknow
 
   rejectConnectorMetadata(document);
   if (!isEnvelope(document)) {
-    return decodeFlattenedRow(decodeKey(), document);
+    return matchingKey(decodeFlattenedRow(decodeKey(), document));
   }
   // Debezium writes a truncate without a key and a logical decoding message with its prefix as
   // the key, so the op is checked before the key.
   const op = decodeEnvelopeOp(document.op);
-  return decodeEnvelope(decodeKey(), op, document);
+  return matchingKey(decodeEnvelope(decodeKey(), op, document));
+}
+
+/**
+ * Rejects a change whose key names another row than its value. The state is kept per key, so such
+ * a record would open a link that the row's own delete could not close.
+ */
+function matchingKey(change: RowChange): RowChange {
+  const row = change.after ?? change.before;
+  if (row !== null && row.id !== change.key) {
+    throw new DeadLetterError(
+      'INVALID_KEY',
+      `Record key has id ${change.key} but its row has id ${row.id}. Debezium keys each change ` +
+        "by the row's primary key; check that no transform rewrites the record keys.",
+    );
+  }
+  return change;
 }
 
 function decodeKey(key: Buffer | null): string {
@@ -64,7 +80,8 @@ export function missingKeyError(): DeadLetterError {
 export function decodeKeyPayload(payload: unknown): string {
   const id = isObject(payload) ? integerText(payload.id) : null;
   if (id !== null) {
-    return id;
+    // An id given as text, such as "0106", names the same row as the number 106.
+    return BigInt(id).toString();
   }
   throw new DeadLetterError(
     'INVALID_KEY',

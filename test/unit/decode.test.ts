@@ -238,10 +238,29 @@ describe('decodeDebeziumJson on bad records', () => {
       'INVALID_ENVELOPE',
       'Field "source.sequence" contains 99999999999999999999999999, beyond 2^64 - 1',
     ],
+    [
+      'key that names another row',
+      '{"id":105}',
+      valid.value!,
+      'INVALID_KEY',
+      `Record key has id 105 but its row has id ${envelope.after.id}.`,
+    ],
   ])('rejects %s', (_name, key, value, code, message) => {
     const error = decodeError(key, value);
     expect(error.code).toBe(code);
     expect(error.message).toContain(message);
+  });
+});
+
+describe('keys with the id as text', () => {
+  const valid = fixture('without-schemas.json', 'create linked');
+  const id = JSON.parse(valid.key).id as number;
+
+  it.each([
+    ['plain digits', `{"id":"${id}"}`],
+    ['leading zeros', `{"id":"000${id}"}`],
+  ])('read %s as the row id', (_name, key) => {
+    expect(decode(key, valid.value)).toMatchObject({ kind: 'change', key: String(id) });
   });
 });
 
