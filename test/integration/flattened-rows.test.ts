@@ -6,6 +6,7 @@ import {
   extractNewRecordState,
   registerConnector,
   snapshotOnly,
+  streamWarmUpChange,
 } from '../support/connect.js';
 import { OpenKlantDatabase, zaakColumns, type InsertedRow } from '../support/database.js';
 import { expectedEvent, eventsAbout, eventsByZaak, type EventType } from '../support/expected.js';
@@ -69,16 +70,7 @@ beforeAll(async () => {
   await waitFor('the snapshot to read the row written before the connector', () =>
     input.records.some((record) => rowIdOf(record.key) === snapshotRow.id) ? true : undefined,
   );
-  // The first transaction that a new connector streams has no last commit LSN, so the label of a
-  // link in it cannot be placed among the klantcontact versions that the stack's connector wrote,
-  // and its batch waits LABEL_WAIT_MS. A change that links nothing takes that place.
-  const warmUp = await database.insertOnderwerpobject({
-    ...zaakColumns(klantcontactId, randomUUID()),
-    objecttype: 'klant',
-  });
-  await waitFor('the warm-up change', () =>
-    input.records.some((record) => rowIdOf(record.key) === warmUp.id) ? true : undefined,
-  );
+  await streamWarmUpChange(database, input, klantcontactId);
 
   settings = { ...newProcessorSettings(stack, 'flattened'), inputTopic: topic };
   processor = ProcessorProcess.start(stack, settings);

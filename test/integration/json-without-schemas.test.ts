@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { deleteConnector, registerConnector, snapshotOnly } from '../support/connect.js';
+import {
+  deleteConnector,
+  registerConnector,
+  snapshotOnly,
+  streamWarmUpChange,
+} from '../support/connect.js';
 import { OpenKlantDatabase, zaakColumns, type InsertedRow } from '../support/database.js';
 import {
   eventsAbout,
@@ -58,16 +63,7 @@ beforeAll(async () => {
   await waitFor('the snapshot to read the row written before the connector', () =>
     input.records.some((record) => rowIdOf(record.key) === snapshotRow.id) ? true : undefined,
   );
-  // The first transaction that a new connector streams has no last commit LSN, so the label of a
-  // link in it cannot be placed among the klantcontact versions that the stack's connector wrote,
-  // and its batch waits LABEL_WAIT_MS. A change that links nothing takes that place.
-  const warmUp = await database.insertOnderwerpobject({
-    ...zaakColumns(klantcontactId, randomUUID()),
-    objecttype: 'klant',
-  });
-  await waitFor('the warm-up change', () =>
-    input.records.some((record) => rowIdOf(record.key) === warmUp.id) ? true : undefined,
-  );
+  await streamWarmUpChange(database, input, klantcontactId);
 
   settings = { ...newProcessorSettings(stack, 'plain-json'), inputTopic: topic };
   processor = ProcessorProcess.start(stack, settings);

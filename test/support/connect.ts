@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
+import { zaakColumns, type OpenKlantDatabase } from './database.js';
+import { rowIdOf, waitFor, type TopicReader } from './kafka.js';
 import type { StackSettings } from './stack-settings.js';
-import { waitFor } from './kafka.js';
 
 /**
  * Registers another Debezium connector on the same database, with the stack connector's
@@ -105,4 +107,24 @@ export function snapshotOnly(ids: number[]): Record<string, string> {
     'snapshot.select.statement.overrides': table,
     [`snapshot.select.statement.overrides.${table}`]: `SELECT * FROM ${table} WHERE id IN (${ids.join(', ')})`,
   };
+}
+
+/**
+ * Writes an onderwerpobject change that links nothing and waits until the connector wrote it. The
+ * first transaction that a new connector streams has no last commit LSN. A link in it cannot be
+ * placed among the klantcontact versions that another connector wrote, so its batch would wait
+ * LABEL_WAIT_MS.
+ */
+export async function streamWarmUpChange(
+  database: OpenKlantDatabase,
+  input: TopicReader,
+  klantcontactId: number,
+): Promise<void> {
+  const warmUp = await database.insertOnderwerpobject({
+    ...zaakColumns(klantcontactId, randomUUID()),
+    objecttype: 'klant',
+  });
+  await waitFor('the warm-up change', () =>
+    input.records.some((record) => rowIdOf(record.key) === warmUp.id) ? true : undefined,
+  );
 }
