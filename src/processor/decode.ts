@@ -46,9 +46,9 @@ function deadLetterOr(decode: () => DecodedRecord): DecodeOutcome {
 }
 
 /**
- * Returns the error of a record that could not be decoded as a dead letter. An error other than a
- * DeadLetterError is a decoding case the processor does not handle; the record goes to the
- * dead-letter topic too, so that one record cannot stop its partition.
+ * Turns the error of a record that could not be decoded into its dead letter. An error other than
+ * a DeadLetterError is a case the decoder does not handle. Its record goes to the dead-letter
+ * topic too, so that one record cannot stop its partition.
  */
 function asDeadLetter(error: unknown): DeadLetterError {
   if (error instanceof DeadLetterError) {

@@ -21,9 +21,9 @@ export function topicMessagesOf(topics: Config['topics'], result: BatchResult): 
 }
 
 /**
- * The most record bytes that one send request carries, below the broker's default
- * `message.max.bytes` of 1,048,588. kafkajs writes all messages of a partition in one send as one
- * record batch, and the broker rejects a batch above that limit, so a large batch is sent in parts.
+ * The maximum estimated record bytes per send, below the broker's default `message.max.bytes` of
+ * 1,048,588. kafkajs writes a send's messages for one partition as one record batch, and the
+ * broker rejects a larger batch, so a large batch is sent in parts.
  */
 export const maxSendBytes = 900_000;
 

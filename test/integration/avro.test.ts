@@ -168,26 +168,26 @@ describe.skipIf(registryUrls === undefined)(
     it('decodes changes across an added and a dropped column', async () => {
       // Debezium writes numeric as VariableScaleDecimal, numeric(10, 2) as an Avro decimal and
       // timestamp as MicroTimestamp, so the records also carry those logical types.
-      const kept = `test_avro_kept_${suffix}`;
-      const amount = `test_avro_amount_${suffix}`;
-      const dropped = `test_avro_dropped_${suffix}`;
+      const variableDecimal = `test_avro_kept_${suffix}`;
+      const fixedDecimal = `test_avro_amount_${suffix}`;
+      const droppedTimestamp = `test_avro_dropped_${suffix}`;
       const klantcontact = await database.insertKlantcontact('Schema-evolutie', null);
       const oldZaak = randomUUID();
       const newZaak = randomUUID();
       await database.pool.query(
-        `ALTER TABLE klantinteracties_onderwerpobject ADD COLUMN ${kept} numeric,
-           ADD COLUMN ${amount} numeric(10, 2), ADD COLUMN ${dropped} timestamp`,
+        `ALTER TABLE klantinteracties_onderwerpobject ADD COLUMN ${variableDecimal} numeric,
+           ADD COLUMN ${fixedDecimal} numeric(10, 2), ADD COLUMN ${droppedTimestamp} timestamp`,
       );
       try {
         const row = await database.insertOnderwerpobject(zaakColumns(klantcontact.id, oldZaak));
         await database.pool.query(
           `UPDATE klantinteracties_onderwerpobject
-             SET ${kept} = 12.345, ${amount} = 99.95, ${dropped} = '2026-12-04 10:15:30.123456'
+             SET ${variableDecimal} = 12.345, ${fixedDecimal} = 99.95, ${droppedTimestamp} = '2026-12-04 10:15:30.123456'
            WHERE id = $1`,
           [row.id],
         );
         await database.pool.query(
-          `ALTER TABLE klantinteracties_onderwerpobject DROP COLUMN ${dropped}`,
+          `ALTER TABLE klantinteracties_onderwerpobject DROP COLUMN ${droppedTimestamp}`,
         );
         await database.updateOnderwerpobject(row.id, { objectId: newZaak });
         await database.deleteOnderwerpobject(row.id);
@@ -200,7 +200,7 @@ describe.skipIf(registryUrls === undefined)(
         );
         const [created, , moved] = await changesOfRow(row.id, 4);
         expect(await columnsOfSchema(created!)).toEqual(
-          expect.arrayContaining([kept, amount, dropped]),
+          expect.arrayContaining([variableDecimal, fixedDecimal, droppedTimestamp]),
         );
         const writerSchema = JSON.stringify(
           await wire.schema(WireFormat.schemaIdOf(created!.value!)),
@@ -209,12 +209,12 @@ describe.skipIf(registryUrls === undefined)(
         expect(writerSchema).toContain('"logicalType":"decimal"');
         expect(writerSchema).toContain('"connect.name":"io.debezium.time.MicroTimestamp"');
         const afterDrop = await columnsOfSchema(moved!);
-        expect(afterDrop).toContain(kept);
-        expect(afterDrop).not.toContain(dropped);
+        expect(afterDrop).toContain(variableDecimal);
+        expect(afterDrop).not.toContain(droppedTimestamp);
       } finally {
         await database.pool.query(
-          `ALTER TABLE klantinteracties_onderwerpobject DROP COLUMN IF EXISTS ${kept},
-             DROP COLUMN IF EXISTS ${amount}, DROP COLUMN IF EXISTS ${dropped}`,
+          `ALTER TABLE klantinteracties_onderwerpobject DROP COLUMN IF EXISTS ${variableDecimal},
+             DROP COLUMN IF EXISTS ${fixedDecimal}, DROP COLUMN IF EXISTS ${droppedTimestamp}`,
         );
       }
     });

@@ -150,7 +150,7 @@ describe('dead-letter topic with JSON input', () => {
     );
   });
 
-  it('takes a burst larger than one request and a record near the size limit', async () => {
+  it('dead-letters an oversized burst', async () => {
     // 3,000 small bad records, then one of 1,000,000 bytes: together their dead letters exceed
     // the broker's default limit of 1,048,588 bytes for one record batch.
     const burst = Array.from({ length: 3_000 }, (_, index) => ({

@@ -103,8 +103,8 @@ export class TopicReader {
    * become visible a moment before the same transaction's markers reach the topic. The offsets are
    * therefore read again 100 ms after the reader caught up, until two reads agree.
    *
-   * NOTE: the 100 ms rests on the markers of one transaction being written within one request on
-   * the single broker of the test stack; a slower broker could need longer.
+   * NOTE: the 100 ms assumes that the single broker of the test stack writes the markers of one
+   * transaction within one request. A slower broker could need longer.
    */
   async readToEnd(admin: Admin): Promise<ConsumedRecord[]> {
     let target = await this.endOffsets(admin);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { sendChunks } from '../../src/sink/send.js';
 
-/** A message whose key and value together take `bytes` bytes, plus Kafka's 70-byte estimate. */
+/** Builds a message whose key and value together take `bytes` bytes. */
 function message(name: string, bytes: number) {
   return { key: name, value: 'x'.repeat(bytes - name.length) };
 }
